@@ -1,0 +1,217 @@
+"""Compile a model's log-density and gradient over one flat vector.
+
+The sampler sees a function of one float64 vector ``position`` (every value
+variable, unconstrained, raveled and concatenated in registration order).
+Observed data and other array-valued shared variables become explicit graph
+inputs, never compiled constants, so that PyTensor's Numba cache reuses the
+compiled graph whatever the data, and ``set_data`` needs no rebuild.
+
+For the sampler, :func:`compile_numba_logp` returns an ``@njit`` adapter with
+the signature the sampler core expects::
+
+    logp_fn(position, grad_out, float_data, int_data) -> float
+
+where ``float_data`` and ``int_data`` are the data, packed into two flat
+buffers. The adapter is generated as a small module in the cache directory and
+compiled with ``cache=True``, so that a second run of the same model loads it
+from disk instead of compiling it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import types
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.traversal import graph_inputs
+from pytensor.graph.replace import graph_replace
+from pytensor.tensor import TensorVariable
+
+from mixgraph.logprob import model_logp
+
+__all__ = [
+    "FlatLayout",
+    "CompiledLogp",
+    "flat_layout",
+    "flatten_point",
+    "unflatten_vector",
+    "logp_dlogp_graph",
+    "compile_numba_logp",
+    "cache_directory",
+]
+
+
+class FlatLayout(NamedTuple):
+    """Where each value variable lives in the flat position vector."""
+
+    names: tuple[str, ...]
+    shapes: tuple[tuple[int, ...], ...]
+    offsets: tuple[int, ...]
+    size: int
+
+
+def flat_layout(point: dict[str, np.ndarray], names: list[str]) -> FlatLayout:
+    """Layout of ``names`` (in that order) given one point of concrete values."""
+    shapes = tuple(tuple(np.shape(point[name])) for name in names)
+    sizes = [int(np.prod(shape, dtype=int)) for shape in shapes]
+    offsets = tuple(int(offset) for offset in np.concatenate([[0], np.cumsum(sizes)[:-1]])) if sizes else ()
+    return FlatLayout(tuple(names), shapes, offsets, int(sum(sizes)))
+
+
+def flatten_point(point: dict[str, Any], layout: FlatLayout) -> np.ndarray:
+    """Concatenate a point's values into one float64 vector."""
+    if not layout.names:
+        return np.zeros(0)
+    return np.concatenate([np.asarray(point[name], dtype=np.float64).ravel() for name in layout.names])
+
+
+def unflatten_vector(vector: np.ndarray, layout: FlatLayout) -> dict[str, np.ndarray]:
+    """Split a flat vector (or an array whose last axis is flat) back into a point."""
+    leading = vector.shape[:-1]
+    point = {}
+    for name, shape, offset in zip(layout.names, layout.shapes, layout.offsets):
+        size = int(np.prod(shape, dtype=int))
+        point[name] = vector[..., offset : offset + size].reshape(leading + shape)
+    return point
+
+
+def _data_inputs(outputs: list[TensorVariable]) -> tuple[dict, list, list]:
+    """Replace shared variables: scalars by constants, arrays by explicit inputs."""
+    replacements, float_pairs, int_pairs = {}, [], []
+    for variable in graph_inputs(outputs):
+        if not isinstance(variable, SharedVariable) or not hasattr(variable.type, "ndim"):
+            continue
+        value = variable.get_value(borrow=True)
+        if variable.type.ndim == 0:
+            replacements[variable] = pt.constant(value, dtype=variable.dtype)
+            continue
+        is_int = variable.dtype.startswith(("int", "uint", "bool"))
+        dtype = "int64" if is_int else "float64"
+        placeholder = pt.tensor(dtype=dtype, shape=(None,) * variable.type.ndim, name=variable.name)
+        replacements[variable] = placeholder if dtype == variable.dtype else pt.cast(placeholder, variable.dtype)
+        (int_pairs if is_int else float_pairs).append((variable, placeholder))
+    return replacements, float_pairs, int_pairs
+
+
+class LogpGraph(NamedTuple):
+    """The flat log-density graph and the data it takes as inputs."""
+
+    position: TensorVariable
+    logp: TensorVariable
+    grad: TensorVariable
+    float_data: list  # (shared variable, placeholder) pairs
+    int_data: list
+
+
+def logp_dlogp_graph(model: Any, layout: FlatLayout, *, jacobian: bool = True) -> LogpGraph:
+    """Joint log-density and gradient of ``model`` as functions of one flat vector."""
+    position = pt.vector("position", dtype="float64")
+    value_by_name = {value.name: value for value in model.value_vars}
+    pieces = {}
+    for name, shape, offset in zip(layout.names, layout.shapes, layout.offsets):
+        size = int(np.prod(shape, dtype=int))
+        value = value_by_name[name]
+        pieces[value] = pt.cast(position[offset : offset + size].reshape(shape), value.dtype)
+    logp = model_logp(model, jacobian=jacobian)
+    logp = graph_replace(logp, pieces, strict=False)
+    grad = pytensor.grad(logp, position) if layout.size else pt.zeros(0)
+    replacements, float_pairs, int_pairs = _data_inputs([logp, grad])
+    logp, grad = graph_replace([logp, grad], replacements, strict=False)
+    return LogpGraph(position, logp, grad, float_pairs, int_pairs)
+
+
+def pack_data(pairs: list, dtype: type) -> np.ndarray:
+    """Concatenate the current values of shared variables into one flat buffer."""
+    if not pairs:
+        return np.zeros(1, dtype=dtype)
+    return np.concatenate([np.asarray(shared.get_value(), dtype=dtype).ravel() for shared, _ in pairs])
+
+
+def cache_directory() -> Path:
+    """Where generated adapters live (``$MIXGRAPH_CACHE`` or ``~/.cache/mixgraph``)."""
+    root = Path(os.environ.get("MIXGRAPH_CACHE", Path.home() / ".cache" / "mixgraph"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _slice_expressions(pairs: list, buffer: str) -> list[str]:
+    expressions, offset = [], 0
+    for shared, _ in pairs:
+        shape = tuple(int(length) for length in np.shape(shared.get_value()))
+        size = int(np.prod(shape, dtype=int))
+        expressions.append(f"{buffer}[{offset}:{offset + size}].reshape({shape!r})")
+        offset += size
+    return expressions
+
+
+_ADAPTER_TEMPLATE = '''"""Generated by mixgraph.compile: the log-density adapter of one model."""
+import numba
+from mixgraph.compile import _JIT_FUNCTIONS
+
+jit_fn = _JIT_FUNCTIONS[{key!r}]
+
+
+@numba.njit(cache=True, nogil=True)
+def logp_fn(position, grad_out, float_data, int_data):
+    logp, grad = jit_fn(position, {arguments})
+    grad_out[:] = grad
+    return logp.item()
+'''
+
+_JIT_FUNCTIONS: dict[str, Any] = {}
+
+
+class CompiledLogp(NamedTuple):
+    """A model's compiled log-density for the sampler."""
+
+    logp_fn: Any  # numba dispatcher: (position, grad_out, float_data, int_data) -> float
+    float_data: np.ndarray
+    int_data: np.ndarray
+    layout: FlatLayout
+    python_function: Any  # pytensor function: (position, *data) -> (logp, grad)
+
+
+def compile_numba_logp(model: Any, layout: FlatLayout, *, jacobian: bool = True) -> CompiledLogp:
+    """Compile the flat log-density and its gradient through PyTensor's Numba backend."""
+    graph = logp_dlogp_graph(model, layout, jacobian=jacobian)
+    placeholders = [placeholder for _, placeholder in graph.float_data + graph.int_data]
+    function = pytensor.function(
+        [graph.position, *placeholders], [graph.logp, graph.grad], mode="NUMBA",
+        on_unused_input="ignore",
+    )
+    arguments = ", ".join(
+        _slice_expressions(graph.float_data, "float_data") + _slice_expressions(graph.int_data, "int_data")
+    )
+    source_key = hashlib.sha256(
+        (pytensor.printing.debugprint([graph.logp, graph.grad], file="str", print_type=True) + arguments).encode()
+    ).hexdigest()[:24]
+    _JIT_FUNCTIONS[source_key] = function.vm.jit_fn
+    adapter = _load_adapter(source_key, arguments)
+    return CompiledLogp(
+        adapter, pack_data(graph.float_data, np.float64), pack_data(graph.int_data, np.int64),
+        layout, function,
+    )
+
+
+def _load_adapter(key: str, arguments: str) -> Any:
+    # PyTensor's generated functions live in a module named "<dynamic>"; a
+    # cached caller records that name and re-imports it when loaded from disk.
+    sys.modules.setdefault("<dynamic>", types.ModuleType("<dynamic>"))
+    path = cache_directory() / f"adapter_{key}.py"
+    source = _ADAPTER_TEMPLATE.format(key=key, arguments=arguments or "")
+    if not path.exists() or path.read_text() != source:
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(source)
+        temporary.replace(path)
+    spec = importlib.util.spec_from_file_location(f"mixgraph_adapter_{key}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.logp_fn
