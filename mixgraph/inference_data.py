@@ -65,4 +65,6 @@ def to_inference_data(model: Any, *, attrs: dict | None = None, **groups: dict |
     names = {name for group in present.values() for name in group}
     dims = model_dims(model, [name for name in names if name in model.named_vars_to_dims])
     coords = model_coords(model)
-    return arviz.from_dict(**present, coords=coords, dims=dims, attrs=attrs or {})
+    group_attrs = {f"{group}_attrs": dict(attrs) for group in ("posterior", "sample_stats") if group in present and attrs}
+    save_warmup = any(group.startswith("warmup_") for group in present)
+    return arviz.from_dict(**present, coords=coords, dims=dims, save_warmup=save_warmup, **group_attrs)
