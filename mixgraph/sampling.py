@@ -269,8 +269,9 @@ def check_convergence(idata: Any, max_rhat: float = 1.01, min_ess_per_chain: flo
         ess = arviz.ess(idata).to_array().min().item()
         if ess < min_ess_per_chain * chains:
             messages.append(
-                f"The smallest bulk effective sample size is {ess:.0f} (below {min_ess_per_chain:.0f} "
-                f"per chain): estimates may be unreliable; draw more."
+                f"The smallest bulk effective sample size is {ess:.0f}, below {min_ess_per_chain:.0f} "
+                f"per chain ({min_ess_per_chain * chains:.0f} for {chains} chains): estimates may be "
+                f"unreliable; draw more."
             )
     for message in messages:
         warnings.warn(message, ConvergenceWarning, stacklevel=3)

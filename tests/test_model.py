@@ -178,3 +178,32 @@ def test_initval_is_used():
     with mg.Model() as model:
         mg.HalfNormal("sigma", 1.0, initval=2.0)
     assert model.initial_point()["sigma_log__"] == pytest.approx(np.log(2.0))
+
+
+def test_pymc_mixture_docs_priors_match_scipy():
+    """The non-mixture parts of PyMC's Mixture documentation examples, with mg for pm."""
+    with mg.Model() as model:
+        w = mg.Dirichlet("w", a=np.array([1.0, 1.0]))
+        lam1 = mg.Exponential("lam1", lam=1.0)
+        lam2 = mg.Exponential("lam2", lam=1.0)
+        w5 = mg.Dirichlet("w5", a=np.ones(3), shape=(5, 3))
+        mu = mg.Normal("mu", mu=np.arange(3), sigma=1, shape=3)
+    point = {
+        "w_simplex__": np.array([0.4]),
+        "lam1_log__": np.array(np.log(0.7)),
+        "lam2_log__": np.array(np.log(2.5)),
+        "w5_simplex__": np.linspace(-1, 1, 10).reshape(5, 2),
+        "mu": np.array([0.3, 1.1, 1.7]),
+    }
+    logp = model.compile_logp(jacobian=False)(point)
+    w_value = np.exp(np.r_[0.4, 0.0]) / np.exp(np.r_[0.4, 0.0]).sum()
+    padded = np.concatenate([point["w5_simplex__"], np.zeros((5, 1))], axis=1)
+    w5_value = np.exp(padded) / np.exp(padded).sum(axis=1, keepdims=True)
+    expected = (
+        stats.dirichlet([1.0, 1.0]).logpdf(w_value)
+        + stats.expon().logpdf(0.7) + stats.expon().logpdf(2.5)
+        + sum(stats.dirichlet(np.ones(3)).logpdf(row) for row in w5_value)
+        + stats.norm(np.arange(3), 1).logpdf(point["mu"]).sum()
+    )
+    assert logp == pytest.approx(expected, rel=1e-10)
+    assert [v.name for v in model.value_vars] == list(point)

@@ -1,19 +1,19 @@
 """Distributions: each a small class plus functions registered for its op."""
 
 from mixgraph.distributions.base import Distribution
-from mixgraph.distributions.continuous import Exponential, HalfNormal, Normal
+from mixgraph.distributions.continuous import Exponential, Flat, HalfFlat, HalfNormal, Laplace, Logistic, Normal
+from mixgraph.distributions.continuous_bounded import Beta, TruncatedNormal, Uniform
+from mixgraph.distributions.discrete import Bernoulli, Binomial, Geometric, NegativeBinomial, Poisson
+from mixgraph.distributions.discrete_bounded import Categorical, DiracDelta, DiscreteUniform
+from mixgraph.distributions.heavy_tailed import Cauchy, HalfCauchy, HalfStudentT, StudentT
 from mixgraph.distributions.lkj import LKJCholeskyCov, LKJCorr, expand_packed_triangular
 from mixgraph.distributions.multivariate import Dirichlet, Multinomial, MvNormal
+from mixgraph.distributions.positive import Gamma, InverseGamma, LogNormal, Weibull
 
 __all__ = [
-    "Distribution",
-    "Dirichlet",
-    "Exponential",
-    "HalfNormal",
-    "LKJCholeskyCov",
-    "LKJCorr",
-    "Multinomial",
-    "MvNormal",
-    "Normal",
-    "expand_packed_triangular",
+    "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "DiracDelta", "Dirichlet",
+    "DiscreteUniform", "Distribution", "Exponential", "Flat", "Gamma", "Geometric", "HalfCauchy",
+    "HalfFlat", "HalfNormal", "HalfStudentT", "InverseGamma", "LKJCholeskyCov", "LKJCorr",
+    "Laplace", "LogNormal", "Logistic", "Multinomial", "MvNormal", "NegativeBinomial", "Normal",
+    "Poisson", "StudentT", "TruncatedNormal", "Uniform", "Weibull", "expand_packed_triangular",
 ]

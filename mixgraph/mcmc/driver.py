@@ -1,0 +1,210 @@
+"""Run several chains in parallel threads, in chunks, with progress and Ctrl-C.
+
+Each chain runs in its own worker thread; the compiled kernel releases the
+GIL (``nogil=True``), so chains use all cores. Between chunks a worker checks
+a stop flag, which the main thread sets on ``KeyboardInterrupt``: every draw
+completed so far is kept. Every chain owns a ``numpy.random.Generator``
+spawned from one ``SeedSequence``, so the draws depend only on the seed, not
+on the number of threads or on their scheduling.
+"""
+
+import os
+import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from mixgraph.mcmc.kernel import (
+    ADAPTATION_MODES,
+    STAT_NAMES,
+    SamplerSettings,
+    init_chain,
+    run_chain,
+)
+from mixgraph.mcmc.schedules import TuningSchedule, nutpie_schedule, stan_schedule
+
+__all__ = ["ChainsResult", "chain_generators", "run_chains"]
+
+_INTEGER_STATS = ("tree_depth", "n_steps")
+_BOOLEAN_STATS = ("diverging", "reached_max_treedepth")
+_POLL_SECONDS = 0.1
+
+
+class ChainsResult(NamedTuple):
+    """Draws and statistics of all chains, warm-up included.
+
+    Attributes
+    ----------
+    positions : ndarray of shape (chains, tune + draws, dim)
+    stats : dict of str to ndarray of shape (chains, tune + draws)
+        Keys are :data:`mixgraph.mcmc.kernel.STAT_NAMES`.
+    n_completed : ndarray of int, shape (chains,)
+        Iterations completed by each chain; rows beyond are zeros.
+    interrupted : bool
+        True when the run was stopped before every chain finished.
+    """
+
+    positions: np.ndarray
+    stats: dict
+    n_completed: np.ndarray
+    interrupted: bool
+
+
+def chain_generators(seed, chains: int) -> list:
+    """One independent ``numpy.random.Generator`` per chain.
+
+    Parameters
+    ----------
+    seed : int, numpy.random.SeedSequence or None
+        ``None`` draws fresh entropy. A ``SeedSequence`` is spawned from, so
+        passing the same object twice gives different generators.
+    chains : int
+
+    Returns
+    -------
+    list of numpy.random.Generator
+    """
+    if not isinstance(seed, np.random.SeedSequence):
+        seed = np.random.SeedSequence(seed)
+    return [np.random.default_rng(child) for child in seed.spawn(chains)]
+
+
+def _schedule(adaptation: str, tune: int) -> TuningSchedule:
+    if adaptation == "nutpie":
+        return nutpie_schedule(tune)
+    return stan_schedule(tune)
+
+
+def _stats_dict(stats: np.ndarray) -> dict:
+    result = {}
+    for column, name in enumerate(STAT_NAMES):
+        values = stats[:, :, column]
+        if name in _INTEGER_STATS:
+            values = values.astype(np.int64)
+        elif name in _BOOLEAN_STATS:
+            values = values.astype(np.bool_)
+        result[name] = np.ascontiguousarray(values)
+    return result
+
+
+def _run_one_chain(logp_fn, float_data, int_data, rng, state, settings, schedule, chunk_size,
+                   positions, stats, completed, chain, stop_event):
+    """Worker: run one chain chunk by chunk until done or asked to stop."""
+    total = positions.shape[0]
+    while state.iteration < total and not stop_event.is_set():
+        state = run_chain(logp_fn, float_data, int_data, rng, state, settings, schedule.collect,
+                          schedule.update, chunk_size, positions, stats)
+        completed[chain] = state.iteration
+
+
+def _init_states(logp_fn, float_data, int_data, generators, initial_positions, settings):
+    states = []
+    for chain, rng in enumerate(generators):
+        position = np.ascontiguousarray(initial_positions[chain], dtype=np.float64)
+        state = init_chain(logp_fn, float_data, int_data, rng, position, settings)
+        if not np.isfinite(state.logp):
+            raise ValueError(
+                f"The log-density or its gradient is not finite at the initial point of chain "
+                f"{chain}: {position}"
+            )
+        states.append(state)
+    return states
+
+
+def _wait_for_chains(futures, completed, progress, stop_event) -> bool:
+    """Main-thread loop: report progress; on Ctrl-C set the stop flag. Return True if stopped."""
+    try:
+        while True:
+            done, pending = wait(futures, timeout=_POLL_SECONDS, return_when=FIRST_EXCEPTION)
+            if progress is not None:
+                progress(int(sum(completed)))
+            if not pending or any(future.exception() is not None for future in done):
+                break
+    except KeyboardInterrupt:
+        stop_event.set()
+    wait(futures)  # workers stop after their current chunk
+    for future in futures:
+        future.result()  # re-raise an error from a worker
+    return stop_event.is_set()
+
+
+def run_chains(
+    logp_fn,
+    float_data: np.ndarray,
+    int_data: np.ndarray,
+    initial_positions: np.ndarray,
+    draws: int,
+    tune: int,
+    seed=None,
+    target_accept: float = 0.8,
+    max_tree_depth: int = 10,
+    adaptation: str = "nutpie",
+    cores: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int = 50,
+    stop_event: threading.Event | None = None,
+) -> ChainsResult:
+    """Sample several NUTS chains in parallel threads.
+
+    Parameters
+    ----------
+    logp_fn : numba dispatcher
+        An ``@njit`` function ``logp_fn(position, grad_out, float_data, int_data) -> logp``
+        compilable for :data:`mixgraph.mcmc.kernel.LOGP_SIGNATURE`.
+    float_data : ndarray of float64
+    int_data : ndarray of int64
+        Opaque buffers passed through to ``logp_fn``.
+    initial_positions : ndarray of shape (chains, dim)
+    draws, tune : int
+        Iterations kept after, and spent in, warm-up.
+    seed : int, numpy.random.SeedSequence or None
+    target_accept : float
+    max_tree_depth : int
+    adaptation : {"nutpie", "stan"}
+        Mass-matrix adaptation (:mod:`mixgraph.mcmc.adaptation`).
+    cores : int, optional
+        Worker threads; ``os.cpu_count()`` capped at the number of chains.
+    progress : callable, optional
+        Called from the main thread with the total number of completed
+        iterations (all chains), about every 0.1 s and at the end.
+    chunk_size : int
+        Iterations per call into the compiled kernel.
+    stop_event : threading.Event, optional
+        Setting it stops the run as Ctrl-C does (used by tests).
+
+    Returns
+    -------
+    ChainsResult
+    """
+    if adaptation not in ADAPTATION_MODES:
+        raise ValueError(
+            f"adaptation must be one of {sorted(ADAPTATION_MODES)}, not {adaptation!r}"
+        )
+    initial_positions = np.atleast_2d(np.asarray(initial_positions, dtype=np.float64))
+    chains, dim = initial_positions.shape
+    cores = min(cores or os.cpu_count() or 1, chains)
+    float_data = np.ascontiguousarray(float_data, dtype=np.float64)
+    int_data = np.ascontiguousarray(int_data, dtype=np.int64)
+    settings = SamplerSettings(int(tune), float(target_accept), int(max_tree_depth), 1000.0,
+                               ADAPTATION_MODES[adaptation], 0.05, 10.0, 0.75)
+    schedule = _schedule(adaptation, int(tune))
+    generators = chain_generators(seed, chains)
+    states = _init_states(logp_fn, float_data, int_data, generators, initial_positions, settings)
+    positions = np.zeros((chains, tune + draws, dim))
+    stats = np.zeros((chains, tune + draws, len(STAT_NAMES)))
+    completed = [0] * chains
+    stop_event = stop_event if stop_event is not None else threading.Event()
+    with ThreadPoolExecutor(max_workers=cores) as pool:
+        futures = [
+            pool.submit(_run_one_chain, logp_fn, float_data, int_data, generators[chain],
+                        states[chain], settings, schedule, chunk_size, positions[chain],
+                        stats[chain], completed, chain, stop_event)
+            for chain in range(chains)
+        ]
+        stopped = _wait_for_chains(futures, completed, progress, stop_event)
+    if progress is not None:
+        progress(int(sum(completed)))
+    n_completed = np.array(completed, dtype=np.int64)
+    interrupted = bool(stopped and np.any(n_completed < tune + draws))
+    return ChainsResult(positions, _stats_dict(stats), n_completed, interrupted)

@@ -1,0 +1,280 @@
+"""The compiled chain kernel: warm-up and sampling loops of one chain, in chunks.
+
+The two entry points, :func:`init_chain` and :func:`run_chain`, are compiled
+once, eagerly, with explicit signatures whose first argument is the
+first-class function type :data:`LOGP_FUNCTION_TYPE`. Any ``@njit`` function
+with the signature :data:`LOGP_SIGNATURE` (or one compiled for it) is
+converted to that type at the call, so a new model does not recompile the
+kernel, and the kernel itself is loaded from Numba's disk cache.
+"""
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numba import njit, types
+
+from mixgraph.mcmc.adaptation import (
+    DualAveragingState,
+    MomentsState,
+    dual_averaging_init,
+    dual_averaging_update,
+    find_reasonable_step_size,
+    initial_inverse_mass_matrix,
+    moments_init,
+    moments_update,
+    nutpie_inverse_mass_matrix,
+    stan_inverse_mass_matrix,
+)
+from mixgraph.mcmc.integrators import evaluate_logp
+from mixgraph.mcmc.nuts import NUTSState, nuts_transition
+
+__all__ = [
+    "ADAPTATION_MODES",
+    "LOGP_FUNCTION_TYPE",
+    "LOGP_SIGNATURE",
+    "STAT_NAMES",
+    "ChainState",
+    "SamplerSettings",
+    "init_chain",
+    "run_chain",
+]
+
+LOGP_SIGNATURE = numba.float64(
+    numba.float64[::1], numba.float64[::1], numba.float64[::1], numba.int64[::1]
+)
+"""``logp_fn(position, grad_out, float_data, int_data) -> logp``."""
+
+LOGP_FUNCTION_TYPE = types.FunctionType(LOGP_SIGNATURE)
+
+ADAPTATION_MODES = {"nutpie": 0, "stan": 1}
+
+STAT_NAMES = (
+    "lp",
+    "acceptance_rate",
+    "step_size",
+    "step_size_bar",
+    "tree_depth",
+    "n_steps",
+    "diverging",
+    "energy",
+    "energy_error",
+    "max_energy_error",
+    "reached_max_treedepth",
+)
+"""Columns of the ``stats_out`` array written by :func:`run_chain`, in order."""
+
+
+class SamplerSettings(NamedTuple):
+    """Constant settings of a run (floats and ints only, so one compiled type)."""
+
+    n_tune: int
+    target_accept: float
+    max_tree_depth: int
+    max_energy_error: float
+    adaptation_mode: int  # ADAPTATION_MODES value
+    gamma: float
+    t0: float
+    kappa: float
+
+
+class ChainState(NamedTuple):
+    """Everything a chain carries from one iteration (or chunk) to the next."""
+
+    iteration: int
+    position: np.ndarray
+    logp: float
+    logp_grad: np.ndarray
+    step_size: float
+    inverse_mass_matrix: np.ndarray
+    dual_averaging: DualAveragingState
+    foreground: MomentsState
+    background: MomentsState
+
+
+def _example_chain_state() -> ChainState:
+    vector = np.zeros(1)
+    moments = MomentsState(0, vector, vector, vector, vector)
+    dual_averaging = DualAveragingState(0, 0.0, 0.0, 0.0, 0.0)
+    return ChainState(0, vector, 0.0, vector, 1.0, vector, dual_averaging, moments, moments)
+
+
+def _example_settings() -> SamplerSettings:
+    return SamplerSettings(0, 0.8, 10, 1000.0, 0, 0.05, 10.0, 0.75)
+
+
+CHAIN_STATE_TYPE = numba.typeof(_example_chain_state())
+SETTINGS_TYPE = numba.typeof(_example_settings())
+RNG_TYPE = numba.typeof(np.random.default_rng(0))
+FLOAT_VECTOR = numba.float64[::1]
+INT_VECTOR = numba.int64[::1]
+
+
+@njit(
+    CHAIN_STATE_TYPE(LOGP_FUNCTION_TYPE, FLOAT_VECTOR, INT_VECTOR, RNG_TYPE, FLOAT_VECTOR,
+                     SETTINGS_TYPE),
+    nogil=True, cache=True, error_model="numpy",
+)
+def init_chain(logp_fn, float_data, int_data, rng, position, settings):
+    """Start a chain at ``position``: evaluate it, pick a metric and a step size.
+
+    The inverse mass matrix starts at :math:`1 / |\\nabla\\log\\pi|` for the
+    nutpie adaptation and at the identity for Stan's; the step size comes
+    from Hoffman and Gelman's (2014) algorithm 4 starting at 1. When the log
+    density or its gradient is not finite at ``position`` the returned state
+    has ``logp = -inf`` and the caller must refuse to sample.
+    """
+    position = position.copy()
+    logp, logp_grad = evaluate_logp(logp_fn, float_data, int_data, position)
+    dim = position.shape[0]
+    if settings.adaptation_mode == 0:
+        inverse_mass_matrix = initial_inverse_mass_matrix(logp_grad)
+    else:
+        inverse_mass_matrix = np.ones(dim)
+    step_size = 1.0
+    if np.isfinite(logp):
+        step_size = find_reasonable_step_size(logp_fn, float_data, int_data, rng, position, logp,
+                                              logp_grad, inverse_mass_matrix, step_size)
+    return ChainState(0, position, logp, logp_grad, step_size, inverse_mass_matrix,
+                      dual_averaging_init(step_size), moments_init(dim), moments_init(dim))
+
+
+# Numba has no NamedTuple._replace: one small constructor per kind of update.
+@njit(nogil=True, cache=True, error_model="numpy")
+def _with_position(state, nuts_state):
+    return ChainState(state.iteration, nuts_state.position, nuts_state.logp,
+                      nuts_state.logp_grad, state.step_size, state.inverse_mass_matrix,
+                      state.dual_averaging, state.foreground, state.background)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _with_step_size(state, step_size):
+    return ChainState(state.iteration, state.position, state.logp, state.logp_grad, step_size,
+                      state.inverse_mass_matrix, state.dual_averaging, state.foreground,
+                      state.background)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _with_iteration(state, iteration):
+    return ChainState(iteration, state.position, state.logp, state.logp_grad, state.step_size,
+                      state.inverse_mass_matrix, state.dual_averaging, state.foreground,
+                      state.background)
+
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _update_metric(logp_fn, float_data, int_data, rng, state, settings):
+    """Re-estimate the metric, switch the windows, restart step-size adaptation."""
+    dim = state.position.shape[0]
+    if settings.adaptation_mode == 0:
+        inverse_mass_matrix = nutpie_inverse_mass_matrix(state.foreground,
+                                                         state.inverse_mass_matrix)
+        # nutpie: the background becomes the foreground, a fresh background starts.
+        foreground = state.background
+    else:
+        inverse_mass_matrix = stan_inverse_mass_matrix(state.foreground, state.inverse_mass_matrix)
+        foreground = moments_init(dim)  # Stan: each slow window starts afresh
+    # As Stan after each metric update: a new heuristic step size, then dual
+    # averaging restarted around it (mu = log(10 * step_size)).
+    step_size = find_reasonable_step_size(logp_fn, float_data, int_data, rng, state.position,
+                                          state.logp, state.logp_grad, inverse_mass_matrix,
+                                          state.step_size)
+    return ChainState(state.iteration, state.position, state.logp, state.logp_grad, step_size,
+                      inverse_mass_matrix, dual_averaging_init(step_size), foreground,
+                      moments_init(dim))
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _adapt(logp_fn, float_data, int_data, rng, state, acceptance_rate, settings, collect, update):
+    """Warm-up bookkeeping after the transition of iteration ``state.iteration``."""
+    dual_averaging = dual_averaging_update(state.dual_averaging, acceptance_rate,
+                                           settings.target_accept, settings.gamma, settings.t0,
+                                           settings.kappa)
+    foreground, background = state.foreground, state.background
+    if collect:
+        foreground = moments_update(foreground, state.position, state.logp_grad)
+        background = moments_update(background, state.position, state.logp_grad)
+    state = ChainState(state.iteration, state.position, state.logp, state.logp_grad,
+                       np.exp(dual_averaging.log_step_size), state.inverse_mass_matrix,
+                       dual_averaging, foreground, background)
+    if update:
+        state = _update_metric(logp_fn, float_data, int_data, rng, state, settings)
+    if state.iteration == settings.n_tune - 1 and state.dual_averaging.iteration > 0:
+        # End of warm-up: sample with the averaged iterate (Hoffman & Gelman, alg. 5).
+        state = _with_step_size(state, np.exp(state.dual_averaging.log_step_size_bar))
+    return state
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _write_stats(stats_row, info, step_size, step_size_bar):
+    """Write one row of :data:`STAT_NAMES`."""
+    stats_row[0] = info.lp
+    stats_row[1] = info.acceptance_rate
+    stats_row[2] = step_size
+    stats_row[3] = step_size_bar
+    stats_row[4] = info.tree_depth
+    stats_row[5] = info.n_steps
+    stats_row[6] = info.diverging
+    stats_row[7] = info.energy
+    stats_row[8] = info.energy_error
+    stats_row[9] = info.max_energy_error
+    stats_row[10] = info.reached_max_treedepth
+
+
+@njit(
+    CHAIN_STATE_TYPE(LOGP_FUNCTION_TYPE, FLOAT_VECTOR, INT_VECTOR, RNG_TYPE, CHAIN_STATE_TYPE,
+                     SETTINGS_TYPE, numba.boolean[::1], numba.boolean[::1], numba.int64,
+                     numba.float64[:, ::1], numba.float64[:, ::1]),
+    nogil=True, cache=True, error_model="numpy",
+)
+def run_chain(logp_fn, float_data, int_data, rng, state, settings, collect, update,
+              n_iterations, draws_out, stats_out):
+    """Run up to ``n_iterations`` iterations of one chain from ``state``.
+
+    Iteration ``i = state.iteration`` writes its draw to ``draws_out[i]`` and
+    its statistics (columns :data:`STAT_NAMES`) to ``stats_out[i]``;
+    iterations ``i < settings.n_tune`` are warm-up and adapt the step size
+    and the metric following the schedule ``collect``/``update``. The run
+    stops early at ``draws_out.shape[0]`` iterations in total. Call it again
+    with the returned state to continue: the result does not depend on how
+    the run is cut into chunks.
+
+    Parameters
+    ----------
+    logp_fn : LOGP_FUNCTION_TYPE
+    float_data : ndarray of float64
+    int_data : ndarray of int64
+    rng : numpy.random.Generator
+        This chain's own generator, advanced in place.
+    state : ChainState
+    settings : SamplerSettings
+    collect, update : ndarray of bool, shape (n_tune,)
+        The warm-up schedule (:mod:`mixgraph.mcmc.schedules`).
+    n_iterations : int
+    draws_out : ndarray of shape (tune + draws, dim)
+    stats_out : ndarray of shape (tune + draws, len(STAT_NAMES))
+
+    Returns
+    -------
+    ChainState
+    """
+    for _ in range(n_iterations):
+        iteration = state.iteration
+        if iteration >= draws_out.shape[0]:
+            break
+        step_size = state.step_size
+        nuts_state, info = nuts_transition(
+            logp_fn, float_data, int_data, rng,
+            NUTSState(state.position, state.logp, state.logp_grad), step_size,
+            state.inverse_mass_matrix, settings.max_tree_depth, settings.max_energy_error,
+        )
+        state = _with_position(state, nuts_state)
+        step_size_bar = step_size
+        if iteration < settings.n_tune:
+            state = _adapt(logp_fn, float_data, int_data, rng, state, info.acceptance_rate,
+                           settings, collect[iteration], update[iteration])
+            step_size_bar = np.exp(state.dual_averaging.log_step_size_bar)
+        draws_out[iteration] = state.position
+        _write_stats(stats_out[iteration], info, step_size, step_size_bar)
+        state = _with_iteration(state, iteration + 1)
+    return state
