@@ -36,6 +36,15 @@ from mixgraph.distributions import (
     TruncatedNormal,
     Uniform,
     Weibull,
+    Mixture,
+    NormalMixture,
+    HurdleGamma,
+    HurdleLogNormal,
+    HurdleNegativeBinomial,
+    HurdlePoisson,
+    ZeroInflatedBinomial,
+    ZeroInflatedNegativeBinomial,
+    ZeroInflatedPoisson,
     expand_packed_triangular,
 )
 from mixgraph.logprob import icdf, logcdf, logp
@@ -44,6 +53,8 @@ from mixgraph.forward import draw, sample_prior_predictive
 from mixgraph.optimize import find_MAP
 from mixgraph.predictive import compute_log_likelihood, sample_posterior_predictive
 from mixgraph.sampling import sample
+from mixgraph.moments import mean, variance
+from mixgraph.membership import component_assignments, component_probabilities
 from mixgraph import datasets
 
 __all__ = [
@@ -98,4 +109,17 @@ __all__ = [
     "compute_log_likelihood",
     "sample_posterior_predictive",
     "sample",
+    "Mixture",
+    "NormalMixture",
+    "HurdleGamma",
+    "HurdleLogNormal",
+    "HurdleNegativeBinomial",
+    "HurdlePoisson",
+    "ZeroInflatedBinomial",
+    "ZeroInflatedNegativeBinomial",
+    "ZeroInflatedPoisson",
+    "mean",
+    "variance",
+    "component_assignments",
+    "component_probabilities",
 ]

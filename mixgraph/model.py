@@ -10,6 +10,7 @@ the outermost one always holds the whole joint distribution.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -179,6 +180,10 @@ class Model:
         if default_transform is UNSET:
             default = DEFAULT_TRANSFORM.lookup(rv.owner.op)
             default_transform = default(*distribution_parameters(rv)) if default else None
+            if isinstance(default_transform, transform_module.NoDefaultTransform):
+                if transform is UNSET or transform is None:
+                    warnings.warn(f"Variable '{full_name}': {default_transform.reason}", UserWarning, stacklevel=4)
+                default_transform = None
         if transform is UNSET or transform is None:
             chosen = default_transform
         elif default_transform is not None:

@@ -31,6 +31,7 @@ __all__ = [
     "ordered",
     "interval",
     "Interval",
+    "NoDefaultTransform",
 ]
 
 BoundsFunction = Callable[..., tuple]
@@ -56,6 +57,17 @@ class Transform:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+class NoDefaultTransform:
+    """What a default-transform rule returns when it finds none and the user should know why.
+
+    The model warns with ``reason`` only if the default is used (no explicit
+    ``transform=`` or ``default_transform=``); the variable gets no transform.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
 
 class LogTransform(Transform):

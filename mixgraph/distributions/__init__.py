@@ -7,13 +7,24 @@ from mixgraph.distributions.discrete import Bernoulli, Binomial, Geometric, Nega
 from mixgraph.distributions.discrete_bounded import Categorical, DiracDelta, DiscreteUniform
 from mixgraph.distributions.heavy_tailed import Cauchy, HalfCauchy, HalfStudentT, StudentT
 from mixgraph.distributions.lkj import LKJCholeskyCov, LKJCorr, expand_packed_triangular
+from mixgraph.distributions.mixture import Mixture, NormalMixture
 from mixgraph.distributions.multivariate import Dirichlet, Multinomial, MvNormal
 from mixgraph.distributions.positive import Gamma, InverseGamma, LogNormal, Weibull
+from mixgraph.distributions.zero_inflated import (
+    HurdleGamma,
+    HurdleLogNormal,
+    HurdleNegativeBinomial,
+    HurdlePoisson,
+    ZeroInflatedBinomial,
+    ZeroInflatedNegativeBinomial,
+    ZeroInflatedPoisson,
+)
 
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "DiracDelta", "Dirichlet",
     "DiscreteUniform", "Distribution", "Exponential", "Flat", "Gamma", "Geometric", "HalfCauchy",
     "HalfFlat", "HalfNormal", "HalfStudentT", "InverseGamma", "LKJCholeskyCov", "LKJCorr",
     "Laplace", "LogNormal", "Logistic", "Multinomial", "MvNormal", "NegativeBinomial", "Normal",
-    "Poisson", "StudentT", "TruncatedNormal", "Uniform", "Weibull", "expand_packed_triangular",
+    "Mixture", "NormalMixture", "HurdleGamma", "HurdleLogNormal", "HurdleNegativeBinomial", "HurdlePoisson",
+    "ZeroInflatedBinomial", "ZeroInflatedNegativeBinomial", "ZeroInflatedPoisson", "Poisson", "StudentT", "TruncatedNormal", "Uniform", "Weibull", "expand_packed_triangular",
 ]
