@@ -17,13 +17,14 @@ class ProgressBar:
         Number of steps.
     label : str
     enabled : bool
-        When False every method does nothing.
+        When False (or when standard error is not a terminal, as in CI logs)
+        every method does nothing.
     """
 
     def __init__(self, total: int, label: str, enabled: bool = True, width: int = 30) -> None:
         self.total = max(int(total), 1)
         self.label = label
-        self.enabled = enabled
+        self.enabled = enabled and sys.stderr.isatty()
         self.width = width
         self.start = time.perf_counter()
         self._last_print = 0.0
