@@ -46,6 +46,7 @@ __all__ = [
     "logp_dlogp_graph",
     "compile_numba_logp",
     "cache_directory",
+    "structure_key",
 ]
 
 
@@ -179,8 +180,37 @@ class CompiledLogp(NamedTuple):
     python_function: Any  # pytensor function: (position, *data) -> (logp, grad)
 
 
+def structure_key(model: Any, layout: FlatLayout, jacobian: bool) -> tuple:
+    """What a compiled log-density depends on besides the data's values.
+
+    The variables themselves, the layout, the dims' lengths (scalars become
+    compiled constants) and the data's shapes (the adapter slices by them).
+    """
+    variables = tuple(id(variable) for variable in model.free_RVs + model.observed_RVs + model.potentials)
+    lengths = tuple(sorted((name, int(length.get_value())) for name, length in model.dim_lengths.items()))
+    shapes = tuple(np.shape(variable.get_value(borrow=True)) for variable in model.data_vars)
+    return (layout, jacobian, variables, lengths, shapes)
+
+
 def compile_numba_logp(model: Any, layout: FlatLayout, *, jacobian: bool = True) -> CompiledLogp:
-    """Compile the flat log-density and its gradient through PyTensor's Numba backend."""
+    """Compile the flat log-density and its gradient through PyTensor's Numba backend.
+
+    The result is kept on the model: a second call with the same layout and
+    data shapes (e.g. after ``set_data`` with same-length data) only repacks
+    the data, so repeated ``sample()`` calls start at once.
+    """
+    cache = model.__dict__.setdefault("_compiled_logp_cache", {})
+    key = structure_key(model, layout, jacobian)
+    if key not in cache:
+        cache[key] = _compile(model, layout, jacobian)
+    graph, function, adapter = cache[key]
+    return CompiledLogp(
+        adapter, pack_data(graph.float_data, np.float64), pack_data(graph.int_data, np.int64),
+        layout, function,
+    )
+
+
+def _compile(model: Any, layout: FlatLayout, jacobian: bool) -> tuple:
     graph = logp_dlogp_graph(model, layout, jacobian=jacobian)
     placeholders = [placeholder for _, placeholder in graph.float_data + graph.int_data]
     function = pytensor.function(
@@ -194,11 +224,7 @@ def compile_numba_logp(model: Any, layout: FlatLayout, *, jacobian: bool = True)
         (pytensor.printing.debugprint([graph.logp, graph.grad], file="str", print_type=True) + arguments).encode()
     ).hexdigest()[:24]
     _JIT_FUNCTIONS[source_key] = function.vm.jit_fn
-    adapter = _load_adapter(source_key, arguments)
-    return CompiledLogp(
-        adapter, pack_data(graph.float_data, np.float64), pack_data(graph.int_data, np.int64),
-        layout, function,
-    )
+    return graph, function, _load_adapter(source_key, arguments)
 
 
 def _load_adapter(key: str, arguments: str) -> Any:

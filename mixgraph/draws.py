@@ -8,6 +8,7 @@ variables, deterministics, and element-wise log-likelihoods.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace, vectorize_graph
 from pytensor.tensor import TensorVariable
 
-from mixgraph.compile import FlatLayout
+from mixgraph.compile import FlatLayout, structure_key
 from mixgraph.logprob import constrained_values, model_logp_terms
 from mixgraph.point import QUICK_MODE
 
@@ -33,48 +34,74 @@ def _in_position(model: Any, layout: FlatLayout, outputs: list[TensorVariable]) 
     return position, graph_replace(outputs, pieces, strict=False)
 
 
+def _compile_batched(model: Any, layout: FlatLayout, outputs: list) -> Callable:
+    position, per_point = _in_position(model, layout, outputs)
+    batch = pt.matrix("positions", dtype="float64")
+    vectorized = vectorize_graph(per_point, {position: batch})
+    return pytensor.function([batch], vectorized, mode=QUICK_MODE, on_unused_input="ignore")
+
+
+def _draw_function(model: Any, layout: FlatLayout, purpose: str | None, build: Callable[[], list]) -> Callable:
+    """Compile a function of a batch of positions; kept on the model under ``purpose``."""
+    if purpose is None:
+        return _compile_batched(model, layout, build())
+    cache = model.__dict__.setdefault("_draw_function_cache", {})
+    key = (purpose, structure_key(model, layout, True))
+    if key not in cache:
+        cache[key] = _compile_batched(model, layout, build())
+    return cache[key]
+
+
 def evaluate_on_draws(
-    model: Any, layout: FlatLayout, outputs: list[TensorVariable], positions: np.ndarray
+    model: Any, layout: FlatLayout, outputs: list[TensorVariable] | Callable[[], list], positions: np.ndarray,
+    purpose: str | None = None,
 ) -> list[np.ndarray]:
     """Evaluate ``outputs`` (graphs in the value variables) at every draw.
 
     Parameters
     ----------
+    outputs : list of TensorVariable, or a function building them
     positions : numpy.ndarray
         Shape ``(chain, draw, dim)`` (any leading shape works).
+    purpose : str, optional
+        A name under which the compiled function is kept on the model, so
+        that the next call with the same layout compiles nothing.
 
     Returns
     -------
     list of numpy.ndarray
         Each with the leading shape of ``positions`` prepended.
     """
-    if not outputs:
-        return []
-    position, per_point = _in_position(model, layout, outputs)
+    build = outputs if callable(outputs) else (lambda: outputs)
+    function = _draw_function(model, layout, purpose, build)
     leading = positions.shape[:-1]
-    batch = pt.matrix("positions", dtype="float64")
-    vectorized = vectorize_graph(per_point, {position: batch})
-    function = pytensor.function([batch], vectorized, mode=QUICK_MODE, on_unused_input="ignore")
-    flat = positions.reshape((-1, positions.shape[-1]))
-    results = function(flat)
+    results = function(positions.reshape((-1, positions.shape[-1])))
     return [np.asarray(result).reshape(leading + np.shape(result)[1:]) for result in results]
 
 
 def constrained_draws(model: Any, layout: FlatLayout, positions: np.ndarray) -> dict[str, np.ndarray]:
     """Constrained values of the free variables and the deterministics at every draw."""
-    replacements = constrained_values(model)
-    free = [replacements[rv] for rv in model.free_RVs]
-    deterministics = graph_replace(model.deterministics, replacements, strict=False) if model.deterministics else []
+
+    def build() -> list:
+        replacements = constrained_values(model)
+        free = [replacements[rv] for rv in model.free_RVs]
+        deterministics = graph_replace(model.deterministics, replacements, strict=False) if model.deterministics else []
+        return [pt.as_tensor(variable) for variable in free + list(deterministics)]
+
     names = [rv.name for rv in model.free_RVs] + [variable.name for variable in model.deterministics]
-    values = evaluate_on_draws(model, layout, [pt.as_tensor(v) for v in free + list(deterministics)], positions)
-    return dict(zip(names, values))
+    return dict(zip(names, evaluate_on_draws(model, layout, build, positions, purpose="constrained")))
 
 
 def log_likelihood_draws(
     model: Any, layout: FlatLayout, positions: np.ndarray, var_names: list[str] | None = None
 ) -> dict[str, np.ndarray]:
     """Element-wise log-density of each observed variable at every draw."""
-    terms = model_logp_terms(model)
     names = [rv.name for rv in model.observed_RVs if var_names is None or rv.name in var_names]
-    values = evaluate_on_draws(model, layout, [terms[name] for name in names], positions)
-    return dict(zip(names, values))
+    if not names:
+        return {}
+
+    def build() -> list:
+        terms = model_logp_terms(model)
+        return [terms[name] for name in names]
+
+    return dict(zip(names, evaluate_on_draws(model, layout, build, positions, purpose=f"loglik-{names}")))
