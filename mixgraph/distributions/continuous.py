@@ -27,7 +27,7 @@ from mixgraph.distributions.base import Distribution, as_parameter, check_consta
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import DEFAULT_TRANSFORM, LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
 
-__all__ = ["Normal", "HalfNormal", "Exponential", "Laplace", "Logistic", "Flat", "HalfFlat"]
+__all__ = ["scale_from_precision", "Normal", "HalfNormal", "Exponential", "Laplace", "Logistic", "Flat", "HalfFlat"]
 
 LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -48,6 +48,18 @@ def check_constant_order(lower_name: str, lower: Any, upper_name: str, upper: An
         return
     gap = np.asarray(upper, dtype="float64") - np.asarray(lower, dtype="float64")
     check_constant(upper_name, gap, lambda array: array > 0, f"greater than {lower_name}")
+
+
+def scale_from_precision(sigma: Any, precision: Any, precision_name: str = "tau") -> Any:
+    """PyMC's ``sigma`` / precision pair (``tau`` or ``lam``) as one checked scale (default 1)."""
+    if sigma is not None and precision is not None:
+        raise ValueError(f"give sigma or {precision_name}, not both")
+    if precision is not None:
+        positive(precision_name, precision)
+        return as_parameter(precision) ** -0.5
+    sigma = 1.0 if sigma is None else sigma
+    positive("sigma", sigma)
+    return sigma
 
 
 def _positive_log_transform(*parameters: Any) -> transforms.Transform:
@@ -106,13 +118,7 @@ class Normal(Distribution):
 
     @classmethod
     def dist(cls, mu: Any = 0.0, sigma: Any = None, tau: Any = None, **kwargs: Any) -> TensorVariable:
-        if sigma is not None and tau is not None:
-            raise ValueError("give sigma or tau, not both")
-        if tau is not None:
-            positive("tau", tau)
-            sigma = as_parameter(tau) ** -0.5
-        sigma = 1.0 if sigma is None else sigma
-        positive("sigma", sigma)
+        sigma = scale_from_precision(sigma, tau)
         return cls.build([as_parameter(mu), as_parameter(sigma)], **kwargs)
 
 
@@ -160,13 +166,7 @@ class HalfNormal(Distribution):
 
     @classmethod
     def dist(cls, sigma: Any = None, tau: Any = None, **kwargs: Any) -> TensorVariable:
-        if sigma is not None and tau is not None:
-            raise ValueError("give sigma or tau, not both")
-        if tau is not None:
-            positive("tau", tau)
-            sigma = as_parameter(tau) ** -0.5
-        sigma = 1.0 if sigma is None else sigma
-        positive("sigma", sigma)
+        sigma = scale_from_precision(sigma, tau)
         return cls.build([as_parameter(0.0), as_parameter(sigma)], **kwargs)
 
 

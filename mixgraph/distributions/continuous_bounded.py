@@ -19,6 +19,7 @@ from scipy import stats
 from mixgraph import transforms
 from mixgraph.distributions.base import Distribution, as_parameter, check_constant
 from mixgraph.distributions.continuous import (
+    scale_from_precision,
     x_log1p_y,
     x_log_y,
     LOG_SQRT_2PI,
@@ -231,13 +232,7 @@ class TruncatedNormal(Distribution):
         cls, mu: Any = 0.0, sigma: Any = None, tau: Any = None, lower: Any = None, upper: Any = None,
         **kwargs: Any,
     ) -> TensorVariable:
-        if sigma is not None and tau is not None:
-            raise ValueError("give sigma or tau, not both")
-        if tau is not None:
-            positive("tau", tau)
-            sigma = as_parameter(tau) ** -0.5
-        sigma = 1.0 if sigma is None else sigma
-        positive("sigma", sigma)
+        sigma = scale_from_precision(sigma, tau)
         check_constant_order("lower", lower, "upper", upper)
         lower = -np.inf if lower is None else lower
         upper = np.inf if upper is None else upper

@@ -15,23 +15,11 @@ from pytensor.tensor.random import basic as random_ops
 from pytensor.tensor.random.op import RandomVariable
 
 from mixgraph.distributions.base import Distribution, as_parameter
-from mixgraph.distributions.continuous import _positive_log_transform, broadcast_to_rv, positive
+from mixgraph.distributions.continuous import _positive_log_transform, broadcast_to_rv, positive, scale_from_precision
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import DEFAULT_TRANSFORM, LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
 
 __all__ = ["StudentT", "HalfStudentT", "Cauchy", "HalfCauchy"]
-
-
-def _scale_from_sigma_or_lam(sigma: Any, lam: Any) -> Any:
-    """PyMC's ``sigma`` / ``lam`` (precision) pair, as one scale (default 1)."""
-    if sigma is not None and lam is not None:
-        raise ValueError("give sigma or lam, not both")
-    if lam is not None:
-        positive("lam", lam)
-        return as_parameter(lam) ** -0.5
-    sigma = 1.0 if sigma is None else sigma
-    positive("sigma", sigma)
-    return sigma
 
 
 def student_t_standard_logp(standardized: TensorVariable, nu: TensorVariable) -> TensorVariable:
@@ -74,7 +62,7 @@ class StudentT(Distribution):
     @classmethod
     def dist(cls, nu: Any, mu: Any = 0.0, sigma: Any = None, lam: Any = None, **kwargs: Any) -> TensorVariable:
         positive("nu", nu)
-        sigma = _scale_from_sigma_or_lam(sigma, lam)
+        sigma = scale_from_precision(sigma, lam, "lam")
         return cls.build([as_parameter(nu), as_parameter(mu), as_parameter(sigma)], **kwargs)
 
 
@@ -149,7 +137,7 @@ class HalfStudentT(Distribution):
     @classmethod
     def dist(cls, nu: Any = 1.0, sigma: Any = None, lam: Any = None, **kwargs: Any) -> TensorVariable:
         positive("nu", nu)
-        sigma = _scale_from_sigma_or_lam(sigma, lam)
+        sigma = scale_from_precision(sigma, lam, "lam")
         return cls.build([as_parameter(nu), as_parameter(sigma)], **kwargs)
 
 

@@ -16,6 +16,7 @@ from pytensor.tensor.random.op import RandomVariable
 
 from mixgraph.distributions.base import Distribution, as_parameter
 from mixgraph.distributions.continuous import (
+    scale_from_precision,
     x_log1p_y,
     x_log_y,
     LOG_SQRT_2PI,
@@ -196,13 +197,7 @@ class LogNormal(Distribution):
 
     @classmethod
     def dist(cls, mu: Any = 0.0, sigma: Any = None, tau: Any = None, **kwargs: Any) -> TensorVariable:
-        if sigma is not None and tau is not None:
-            raise ValueError("give sigma or tau, not both")
-        if tau is not None:
-            positive("tau", tau)
-            sigma = as_parameter(tau) ** -0.5
-        sigma = 1.0 if sigma is None else sigma
-        positive("sigma", sigma)
+        sigma = scale_from_precision(sigma, tau)
         return cls.build([as_parameter(mu), as_parameter(sigma)], **kwargs)
 
 
