@@ -26,7 +26,7 @@ from mixgraph.progress import ProgressBar
 __all__ = ["sample", "SamplingError", "ConvergenceWarning", "DEFAULT_TUNE", "jittered_starts"]
 
 DEFAULT_TUNE = 1000
-"""Default number of tuning steps; ``docs/sampling.md`` explains the choice."""
+"""Default number of tuning steps; ``docs/guide/sampling.md`` explains the choice."""
 
 INITIALIZATION_ATTEMPTS = 20
 
