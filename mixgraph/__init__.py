@@ -52,7 +52,7 @@ from mixgraph.model import Data, Deterministic, Model, Potential, modelcontext, 
 from mixgraph.forward import draw, sample_prior_predictive
 from mixgraph.optimize import find_MAP
 from mixgraph.predictive import compute_log_likelihood, sample_posterior_predictive
-from mixgraph.sampling import sample
+from mixgraph.sampling import ConvergenceWarning, SamplingError, check_convergence, sample
 from mixgraph.moments import mean, variance
 from mixgraph.membership import component_assignments, component_probabilities
 from mixgraph import datasets
@@ -109,6 +109,9 @@ __all__ = [
     "compute_log_likelihood",
     "sample_posterior_predictive",
     "sample",
+    "ConvergenceWarning",
+    "SamplingError",
+    "check_convergence",
     "Mixture",
     "NormalMixture",
     "HurdleGamma",

@@ -47,7 +47,10 @@ def initial_point_expressions(model: Any, overrides: dict | None = None) -> dict
 
     Each free variable starts at its ``initval`` or at its distribution's
     support point; variables that depend on earlier ones use those earlier
-    initial values (registration order is topological).
+    initial values (registration order is topological). A support point
+    that a transform cannot map (equal entries of an ordered vector) is
+    moved inside first (:meth:`~mixgraph.transforms.Transform.initial_forward`);
+    a user's ``initval`` is used as given.
 
     Parameters
     ----------
@@ -59,12 +62,18 @@ def initial_point_expressions(model: Any, overrides: dict | None = None) -> dict
     constrained: dict[TensorVariable, TensorVariable] = {}
     expressions = {}
     for rv in model.free_RVs:
+        given = rv.name in overrides or model.rvs_to_initial_values.get(rv) is not None
         if rv.name in overrides:
             start = pt.as_tensor(np.asarray(overrides[rv.name], dtype=rv.dtype))
         else:
             start = _initial_constrained(model, rv)
         transform = model.rvs_to_transforms[rv]
-        unconstrained = transform.forward(start, *distribution_parameters(rv)) if transform else start
+        if transform is None:
+            unconstrained = start
+        elif given:
+            unconstrained = transform.forward(start, *distribution_parameters(rv))
+        else:
+            unconstrained = transform.initial_forward(start, *distribution_parameters(rv))
         if constrained:
             start, unconstrained = graph_replace([start, unconstrained], constrained, strict=False)
         constrained[rv] = start
@@ -86,7 +95,8 @@ def initial_point(model: Any, overrides: dict | None = None) -> dict[str, np.nda
         if not np.all(np.isfinite(value)):
             raise ValueError(
                 f"the initial value of {name} is not finite ({value}); give an initval= "
-                f"inside the variable's support"
+                f"inside the variable's support (strictly increasing along the last axis for an "
+                f"ordered transform)"
             )
         point[name] = value
     return point

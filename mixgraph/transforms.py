@@ -55,6 +55,14 @@ class Transform:
         """Return ``log |det J|`` of :meth:`backward` at the unconstrained ``value``."""
         raise TypeError(f"{type(self).__name__} does not define log_jac_det")
 
+    def initial_forward(self, value: TensorVariable, *inputs: TensorVariable) -> TensorVariable:
+        """:meth:`forward` of a default starting value (a support point, not a user's ``initval``).
+
+        Transforms whose forward map is undefined at a support point (an
+        ordered vector whose entries all start equal) move it inside first.
+        """
+        return self.forward(value, *inputs)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -203,6 +211,19 @@ class OrderedTransform(Transform):
     def log_jac_det(self, value, *inputs):
         return pt.sum(value[..., 1:], axis=-1)
 
+    def initial_forward(self, value, *inputs):
+        """Spread a start that is not strictly increasing to unit steps around its mean.
+
+        Support points give every entry the same value (the prior's mean or
+        mode), where ``log(x_k - x_{k-1})`` is ``-inf``; the start becomes
+        ``mean + (k - (K - 1) / 2)`` for ``k = 0..K-1`` instead.
+        """
+        size = value.shape[-1]
+        offsets = pt.arange(size, dtype=value.dtype) - (size - 1) / 2.0
+        increasing = pt.all(value[..., 1:] > value[..., :-1], axis=-1, keepdims=True)
+        spread = pt.mean(value, axis=-1, keepdims=True) + offsets
+        return self.forward(pt.switch(increasing, value, spread), *inputs)
+
 
 def _sum_trailing(term: TensorVariable, axes: int) -> TensorVariable:
     return pt.sum(term, axis=tuple(range(-axes, 0))) if axes > 0 else term
@@ -225,6 +246,11 @@ class Chain(Transform):
     def forward(self, value, *inputs):
         for transform in self.transforms:
             value = transform.forward(value, *inputs)
+        return value
+
+    def initial_forward(self, value, *inputs):
+        for transform in self.transforms:
+            value = transform.initial_forward(value, *inputs)
         return value
 
     def backward(self, value, *inputs):

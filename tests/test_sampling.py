@@ -129,6 +129,26 @@ def test_divergence_warning_on_funnel():
     assert any(issubclass(w.category, ConvergenceWarning) and "divergences" in str(w.message) for w in caught)
 
 
+def test_convergence_check_names_worst_entry_and_skips_constant_entries():
+    """Chains that disagree on mu[b] are named by coordinate; a constant entry gives no numpy warning."""
+    import arviz as az
+
+    rng = np.random.default_rng(5)
+    mu = rng.normal(size=(4, 200, 2))
+    mu[2:, :, 1] += 5.0                                   # chains 2, 3 sit elsewhere for entry "b"
+    correlation = np.ones((4, 200, 2, 2))                 # a constant diagonal, as in LKJCorr
+    correlation[..., 0, 1] = correlation[..., 1, 0] = rng.uniform(-0.5, 0.5, size=(4, 200))
+    idata = az.from_dict(posterior={"mu": mu, "corr": correlation}, coords={"group": ["a", "b"]},
+                         dims={"mu": ["group"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        messages = mg.check_convergence(idata)
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert [w.category for w in caught] == [ConvergenceWarning] * len(messages)
+    assert any("R-hat" in message and "mu[b]" in message for message in messages)
+    assert not any("corr" in message for message in messages)
+
+
 def test_find_map_of_conjugate_normal():
     data = np.array([0.5, 1.5, 2.5, 3.5])
     with mg.Model() as model:

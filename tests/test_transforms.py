@@ -77,3 +77,22 @@ def test_backward_lands_in_support():
 def test_transform_names():
     assert transforms.Chain([transforms.log, transforms.ordered]).name == "log_ordered"
     assert transforms.simplex.ndim_reduced == 1
+
+
+def test_ordered_support_point_start_is_spread_but_user_initval_is_not():
+    """Equal support points of an ordered vector start at unit steps around their mean;
+    a user's tied initval is an error naming the variable."""
+    import mixgraph as mg
+    from mixgraph.point import initial_point
+
+    with mg.Model() as model:
+        mg.Exponential("lam", lam=0.1, shape=2, transform=transforms.ordered)
+        mg.Normal("mu", 20.0, 10.0, shape=(2, 3), transform=transforms.ordered)
+    point = initial_point(model)
+    # log(10) - 0.5 and log(10) + 0.5: log-gap 1 -> exp(0) = 1 in the ordered coordinates
+    assert point["lam_log_ordered__"] == pytest.approx([np.log(10.0) - 0.5, 0.0])
+    assert point["mu_ordered__"] == pytest.approx(np.tile([19.0, 0.0, 0.0], (2, 1)))
+    with mg.Model() as tied:
+        mg.Normal("nu", 0.0, 1.0, shape=3, transform=transforms.ordered, initval=[0.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match="nu_ordered__.*strictly increasing"):
+        initial_point(tied)

@@ -115,8 +115,9 @@ plt.close(figure)
 # * `transform=mg.transforms.ordered` samples the means in a space where they
 #   stay sorted. Without it the `K!` relabellings of every solution are all
 #   equally good, and chains wander between them (see the
-#   `label_switching` tutorial). An ordered transform needs a sorted starting
-#   point, which `initval` gives.
+#   `label_switching` tutorial). Without `initval`, the means would start
+#   at unit steps around the prior mean (19, 20, 21, ...); `initval` spreads
+#   them over the data's range instead, which is closer to the answer.
 # * `HalfNormal(2)` says a cluster's spread is of the order of 2000 km/s. The
 #   prior on the scales matters a lot here: see the section on
 #   multimodality below.

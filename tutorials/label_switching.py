@@ -165,9 +165,9 @@ plt.close(axes[0, 0].figure)
 # exactly one of the two labellings: component 0 is *by definition* the
 # left one. Its log-Jacobian is added to the log-density for you.
 #
-# The starting point must itself be sorted, so give one with `initval`
-# (the default starting point of a `Normal` is its prior mean, here `[0, 0]`,
-# which has no gap).
+# The starting point must itself be sorted. The default starting point of a
+# `Normal` is its prior mean, here `[0, 0]`, which has no gap; mixgraph then
+# starts at `[-0.5, 0.5]`. Here `initval` gives a start of our own.
 #
 # Ordering is not the only identifying constraint (one could order the
 # weights or the scales instead), but ordering the means is the natural one
@@ -219,7 +219,7 @@ plt.close(figure)
 #   and R-hat is right to complain about pooled, unlabelled components.
 # * Quantities that do not depend on labels (the mixture density, the
 #   log-likelihood, LOO) are unaffected; per-component summaries are not.
-# * `transform=mg.transforms.ordered` with a sorted `initval` removes the
+# * `transform=mg.transforms.ordered` removes the
 #   symmetry when the components differ in location. When two components
 #   have nearly the same mean, ordering by the mean is a weak constraint and
 #   the posterior can still be awkward; the galaxies tutorial shows a case.

@@ -114,8 +114,8 @@ print(f"{len(faithful)} eruptions; column means {np.round(centre, 2)} min, stand
 # * Swapping the two components gives the same likelihood. We break that
 #   symmetry by giving the mean *durations* the `ordered` transform:
 #   component 1 is always the short-eruption regime. The waiting-time means
-#   are left free. An ordered variable needs a sorted starting point,
-#   given by `initval`.
+#   are left free. `initval` gives sorted starting points of our own (without
+#   it, an ordered variable starts at unit steps around its prior mean).
 
 # %%
 with mg.Model(coords={"component": ["short", "long"], "coordinate": list(VARIABLES)}) as model:

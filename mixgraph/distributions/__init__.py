@@ -1,12 +1,14 @@
 """Distributions: each a small class plus functions registered for its op."""
 
 from mixgraph.distributions.base import Distribution
-from mixgraph.distributions.continuous import Exponential, Flat, HalfFlat, HalfNormal, Laplace, Logistic, Normal
+from mixgraph.distributions.continuous import Exponential, HalfNormal, Laplace, Logistic, Normal
+from mixgraph.distributions.flat import Flat, HalfFlat
 from mixgraph.distributions.continuous_bounded import Beta, TruncatedNormal, Uniform
 from mixgraph.distributions.discrete import Bernoulli, Binomial, Geometric, NegativeBinomial, Poisson
 from mixgraph.distributions.discrete_bounded import Categorical, DiracDelta, DiscreteUniform
 from mixgraph.distributions.heavy_tailed import Cauchy, HalfCauchy, HalfStudentT, StudentT
-from mixgraph.distributions.lkj import LKJCholeskyCov, LKJCorr, expand_packed_triangular
+from mixgraph.distributions.lkj import LKJCorr, expand_packed_triangular
+from mixgraph.distributions.lkj_cholesky import LKJCholeskyCov
 from mixgraph.distributions.mixture import Mixture, NormalMixture
 from mixgraph.distributions.multivariate import Dirichlet, Multinomial, MvNormal
 from mixgraph.distributions.positive import Gamma, InverseGamma, LogNormal, Weibull

@@ -8,7 +8,8 @@ This module holds the shared helpers and the families on the real line or
 the half-line with elementary densities; the others live next door:
 ``heavy_tailed.py`` (StudentT, HalfStudentT, Cauchy, HalfCauchy),
 ``positive.py`` (Gamma, InverseGamma, LogNormal, Weibull) and
-``continuous_bounded.py`` (Beta, Uniform, TruncatedNormal).
+``continuous_bounded.py`` (Beta, Uniform, TruncatedNormal) and ``flat.py``
+(the improper Flat and HalfFlat).
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
 from pytensor.tensor import TensorVariable
 from pytensor.tensor.random import basic as random_ops
-from pytensor.tensor.random.op import RandomVariable
 
 from mixgraph import transforms
 from mixgraph.distributions.base import Distribution, as_parameter, check_constant
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import DEFAULT_TRANSFORM, LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
 
-__all__ = ["scale_from_precision", "Normal", "HalfNormal", "Exponential", "Laplace", "Logistic", "Flat", "HalfFlat"]
+__all__ = ["scale_from_precision", "Normal", "HalfNormal", "Exponential", "Laplace", "Logistic"]
 
 LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -355,97 +355,3 @@ def logistic_mean(rv, mu, s):
 @VARIANCE.register(random_ops.LogisticRV)
 def logistic_variance(rv, mu, s):
     return broadcast_to_rv(rv, s**2 * np.pi**2 / 3.0)
-
-
-class FlatRV(RandomVariable):
-    """An improper uniform density on the real line (no draws)."""
-
-    name = "flat"
-    signature = "->()"
-    dtype = "floatX"
-    _print_name = ("Flat", "\\operatorname{Flat}")
-
-    @classmethod
-    def rng_fn(cls, rng, size):
-        raise NotImplementedError("Flat is improper: it has no draws")
-
-
-class HalfFlatRV(RandomVariable):
-    """An improper uniform density on the positive half-line (no draws)."""
-
-    name = "half_flat"
-    signature = "->()"
-    dtype = "floatX"
-    _print_name = ("HalfFlat", "\\operatorname{HalfFlat}")
-
-    @classmethod
-    def rng_fn(cls, rng, size):
-        raise NotImplementedError("HalfFlat is improper: it has no draws")
-
-
-flat = FlatRV()
-half_flat = HalfFlatRV()
-
-
-class Flat(Distribution):
-    r"""Improper flat prior on the real line.
-
-    .. math:: p(x) \propto 1
-
-    It has no parameters and no draws.
-    """
-
-    rv_op = flat
-
-    @classmethod
-    def dist(cls, **kwargs: Any) -> TensorVariable:
-        return cls.build([], **kwargs)
-
-
-@LOGP.register(FlatRV)
-def flat_logp(value):
-    return pt.zeros_like(value, dtype="float64")
-
-
-@LOGCDF.register(FlatRV)
-def flat_logcdf(value):
-    # The limit of a uniform on (-a, a) as a grows: 1/2 everywhere but at the ends.
-    return pt.switch(
-        pt.eq(value, -np.inf), -np.inf, pt.switch(pt.eq(value, np.inf), 0.0, np.log(0.5))
-    )
-
-
-@SUPPORT_POINT.register(FlatRV)
-def flat_support_point(rv):
-    return broadcast_to_rv(rv, 0.0)
-
-
-class HalfFlat(Distribution):
-    r"""Improper flat prior on the positive half-line.
-
-    .. math:: p(x) \propto 1, \quad x > 0
-    """
-
-    rv_op = half_flat
-
-    @classmethod
-    def dist(cls, **kwargs: Any) -> TensorVariable:
-        return cls.build([], **kwargs)
-
-
-@LOGP.register(HalfFlatRV)
-def half_flat_logp(value):
-    return pt.switch(pt.lt(value, 0.0), -np.inf, pt.zeros_like(value, dtype="float64"))
-
-
-@LOGCDF.register(HalfFlatRV)
-def half_flat_logcdf(value):
-    return pt.switch(pt.eq(value, np.inf), np.float64(0.0), np.float64(-np.inf))
-
-
-@SUPPORT_POINT.register(HalfFlatRV)
-def half_flat_support_point(rv):
-    return broadcast_to_rv(rv, 1.0)
-
-
-DEFAULT_TRANSFORM.register(HalfFlatRV)(_positive_log_transform)

@@ -5,7 +5,8 @@ import pytest
 from scipy import special, stats
 
 from checks import Case, applicable, case_ids, compile_function, seeded_draws
-from mixgraph.distributions.continuous import Exponential, Flat, HalfFlat, HalfNormal, Laplace, Logistic, Normal
+from mixgraph.distributions.continuous import Exponential, HalfNormal, Laplace, Logistic, Normal
+from mixgraph.distributions.flat import Flat, HalfFlat
 from mixgraph.distributions.continuous_bounded import Beta, TruncatedNormal, Uniform
 from mixgraph.distributions.heavy_tailed import Cauchy, HalfCauchy, HalfStudentT, StudentT
 from mixgraph.distributions.positive import Gamma, InverseGamma, LogNormal, Weibull

@@ -11,7 +11,8 @@ from scipy import special, stats
 import mixgraph as mg
 from mixgraph.distributions.base import ParameterError
 from mixgraph.distributions.continuous import Exponential
-from mixgraph.distributions.lkj import LKJCholeskyCov, LKJCorr, expand_packed_triangular
+from mixgraph.distributions.lkj import LKJCorr, expand_packed_triangular
+from mixgraph.distributions.lkj_cholesky import LKJCholeskyCov
 from mixgraph.distributions.multivariate import Dirichlet, Multinomial, MvNormal
 from mixgraph.logprob import logp
 from mixgraph.registry import MEAN, SUPPORT_POINT, VARIANCE, distribution_parameters
