@@ -43,3 +43,9 @@ def test_docs_figures_are_committed():
         assert path.exists() and path.stat().st_size > 5_000, (
             f"docs/figures/{name} is missing: run python docs/figures/make_figures.py"
         )
+    readme_figure = figures / "galaxies_fit.png"
+    assert readme_figure.exists() and readme_figure.stat().st_size > 5_000, (
+        "docs/figures/galaxies_fit.png (the README's figure) is missing: run "
+        "python -m mixgraph --output docs/figures/galaxies_fit.png"
+    )
+    assert "docs/figures/galaxies_fit.png" in (ROOT / "README.md").read_text()
