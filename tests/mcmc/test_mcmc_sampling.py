@@ -193,3 +193,25 @@ def test_progress_reports_growing_totals_up_to_the_end():
 def test_unknown_adaptation_is_refused():
     with pytest.raises(ValueError, match="adaptation"):
         sample(gaussian_diagonal_logp, np.ones(2), 2, adaptation="pymc")
+
+
+def test_blas_runs_single_threaded_while_chains_run(monkeypatch):
+    # Chains are the parallelism: a multi-threaded BLAS inside every chain's
+    # np.dot oversubscribes the cores (see mixgraph.mcmc.driver).
+    from threadpoolctl import threadpool_info
+
+    import mixgraph.mcmc.driver as driver
+
+    seen = []
+    original = driver._run_one_chain
+
+    def recording(*args, **kwargs):
+        seen.append([entry["num_threads"] for entry in threadpool_info() if entry["user_api"] == "blas"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(driver, "_run_one_chain", recording)
+    before = [entry["num_threads"] for entry in threadpool_info() if entry["user_api"] == "blas"]
+    sample(gaussian_diagonal_logp, np.ones(2), 2, chains=2, draws=20, tune=20)
+    assert seen and all(threads and all(count == 1 for count in threads) for threads in seen), seen
+    after = [entry["num_threads"] for entry in threadpool_info() if entry["user_api"] == "blas"]
+    assert after == before, "the BLAS thread count must be restored after sampling"
