@@ -31,6 +31,7 @@ from pytensor.tensor import TensorVariable
 from pytensor.tensor.random.op import RandomVariable
 
 from mixgraph.distributions.base import Distribution, ParameterError, as_parameter, check_constant
+from mixgraph.distributions.small_linalg import UNROLLED_MAX_ORDER, lapack_cholesky_or_identity, unrolled_cholesky
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import DEFAULT_TRANSFORM, LOGP, MEAN, SUPPORT_POINT, VARIANCE
 from mixgraph.transforms_cholesky import (
@@ -197,10 +198,12 @@ class LKJCorr(Distribution):
 
 def correlation_log_density(correlation: TensorVariable, eta: TensorVariable, n: int) -> TensorVariable:
     """``(eta - 1) log det C - log c_n(eta)``, ``-inf`` if ``C`` is not positive definite."""
-    cholesky = pt.linalg.cholesky(correlation, lower=True, on_error="nan")
-    positive_definite = pt.all(pt.isfinite(cholesky), axis=(-2, -1))
-    safe_cholesky = pt.switch(pt.shape_padright(positive_definite, 2), cholesky, pt.eye(n))
-    log_determinant = 2.0 * pt.sum(pt.log(pt.diagonal(safe_cholesky, axis1=-2, axis2=-1)), axis=-1)
+    if n <= UNROLLED_MAX_ORDER:
+        factor, positive_definite = unrolled_cholesky(correlation, n)
+        log_determinant = 2.0 * sum((pt.log(factor[index][index]) for index in range(1, n)), pt.log(factor[0][0]))
+    else:
+        safe_cholesky, positive_definite = lapack_cholesky_or_identity(correlation)
+        log_determinant = 2.0 * pt.sum(pt.log(pt.diagonal(safe_cholesky, axis1=-2, axis2=-1)), axis=-1)
     density = (eta - 1.0) * log_determinant - lkj_log_normalizer(eta, n)
     return pt.switch(positive_definite, density, -np.inf)
 

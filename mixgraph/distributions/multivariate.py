@@ -19,6 +19,13 @@ from pytensor.tensor.random import basic as random_ops
 
 from mixgraph import transforms
 from mixgraph.distributions.base import Distribution, as_parameter, check_constant
+from mixgraph.distributions.small_linalg import (
+    UNROLLED_MAX_ORDER,
+    lapack_cholesky_or_identity,
+    static_order_of,
+    unrolled_cholesky,
+    unrolled_forward_solve,
+)
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import DEFAULT_TRANSFORM, LOGP, MEAN, SUPPORT_POINT, VARIANCE
 
@@ -172,17 +179,39 @@ class MvNormal(Distribution):
 
 @LOGP.register(random_ops.MvNormalRV)
 def mvnormal_logp(value, mu, cov):
-    # A covariance that is not positive definite gives a NaN factor; it is
-    # replaced by the identity so that the arithmetic stays finite, and the
-    # result becomes -inf.
-    cholesky = pt.linalg.cholesky(cov, lower=True, on_error="nan")
-    positive_definite = pt.all(pt.isfinite(cholesky), axis=(-2, -1))
-    safe_cholesky = pt.switch(pt.shape_padright(positive_definite, 2), cholesky, pt.eye(cov.shape[-1]))
-    deviation = pt.shape_padright(value - mu, 1)
-    standardized = pt.linalg.solve_triangular(safe_cholesky, deviation, lower=True)[..., 0]
+    order = static_order_of(cov, value, mu)
+    if order is not None and order <= UNROLLED_MAX_ORDER:
+        return _mvnormal_logp_unrolled(value, mu, cov, order)
+    return _mvnormal_logp_lapack(value, mu, cov)
+
+
+def _mvnormal_logp_unrolled(value, mu, cov, order):
+    factor, positive_definite = unrolled_cholesky(cov, order)
+    standardized = unrolled_forward_solve(factor, value - mu)
+    squared_norm = standardized[0] ** 2
+    log_determinant = pt.log(factor[0][0])
+    for index in range(1, order):
+        squared_norm = squared_norm + standardized[index] ** 2
+        log_determinant = log_determinant + pt.log(factor[index][index])
+    density = -0.5 * squared_norm - log_determinant - 0.5 * order * LOG_2PI
+    return pt.switch(positive_definite, density, -np.inf)
+
+
+def _mvnormal_logp_lapack(value, mu, cov):
+    safe_cholesky, positive_definite = lapack_cholesky_or_identity(cov)
+    deviation = value - mu
+    if cov.type.ndim == 2:
+        # One covariance for every observation: one triangular solve with
+        # all deviations as columns, instead of one solve per observation.
+        columns = pt.reshape(deviation, (-1, deviation.shape[-1])).T
+        standardized = pt.linalg.solve_triangular(safe_cholesky, columns, lower=True)
+        squared_norm = pt.reshape(pt.sum(standardized**2, axis=0), deviation.shape[:-1])
+    else:
+        standardized = pt.linalg.solve_triangular(safe_cholesky, pt.shape_padright(deviation, 1), lower=True)
+        squared_norm = pt.sum(standardized[..., 0] ** 2, axis=-1)
     log_determinant = pt.sum(pt.log(pt.diagonal(safe_cholesky, axis1=-2, axis2=-1)), axis=-1)
     length = pt.cast(value.shape[-1], "float64")
-    density = -0.5 * pt.sum(standardized**2, axis=-1) - log_determinant - 0.5 * length * LOG_2PI
+    density = -0.5 * squared_norm - log_determinant - 0.5 * length * LOG_2PI
     return pt.switch(positive_definite, density, -np.inf)
 
 

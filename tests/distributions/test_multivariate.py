@@ -32,6 +32,10 @@ MU = np.array([1.0, -1.0, 0.5])
 BATCH_COV = np.stack([COV, np.diag([0.5, 2.0, 1.0])])
 BATCH_MU = np.stack([MU, -MU])
 POINTS3 = np.array([[0.3, 0.2, 1.0], [1.0, 1.0, -2.0]])
+# Order 8 is above UNROLLED_MAX_ORDER: its log-density goes through LAPACK.
+COV8 = 0.3 * np.ones((8, 8)) + np.diag(np.linspace(0.5, 2.0, 8))
+MU8 = np.linspace(-1.0, 1.0, 8)
+POINTS8 = np.random.default_rng(8).normal(size=(3, 8))
 
 
 def _mvn_reference(mu, cov, values):
@@ -59,6 +63,17 @@ LOGP_CASES = {
     "mvnormal batched mu and cov": (MvNormal.dist(BATCH_MU, cov=BATCH_COV), POINTS3,
                                     _mvn_reference(BATCH_MU, BATCH_COV, POINTS3)),
     "mvnormal batched cov only": (MvNormal.dist(MU, cov=BATCH_COV), POINTS3, _mvn_reference(MU, BATCH_COV, POINTS3)),
+    "mvnormal order 1": (MvNormal.dist(np.array([0.5]), cov=np.array([[2.0]])), np.array([[1.5], [-0.5]]),
+                         stats.norm(0.5, np.sqrt(2.0)).logpdf([1.5, -0.5])),
+    "mvnormal order 8 (LAPACK)": (MvNormal.dist(MU8, cov=COV8), POINTS8, _mvn_reference(MU8, COV8, POINTS8)),
+    "mvnormal order 8 chol (LAPACK)": (MvNormal.dist(MU8, chol=np.linalg.cholesky(COV8)), POINTS8,
+                                       _mvn_reference(MU8, COV8, POINTS8)),
+    "mvnormal order 8 batched cov (LAPACK)": (
+        MvNormal.dist(MU8, cov=np.stack([COV8, np.diag(np.linspace(1.0, 3.0, 8)), COV8.T @ COV8])), POINTS8,
+        _mvn_reference(MU8, np.stack([COV8, np.diag(np.linspace(1.0, 3.0, 8)), COV8.T @ COV8]), POINTS8),
+    ),
+    "mvnormal order 8 one point (LAPACK)": (MvNormal.dist(MU8, cov=COV8), POINTS8[0],
+                                             _mvn_reference(MU8, COV8, POINTS8[:1])[0]),
     "multinomial": (Multinomial.dist(5, np.array([0.2, 0.3, 0.5])), np.array([1, 1, 3]),
                     stats.multinomial(5, [0.2, 0.3, 0.5]).logpmf([1, 1, 3])),
     "multinomial batched": (
@@ -78,11 +93,22 @@ def test_logp_against_scipy(name):
     np.testing.assert_allclose(evaluate(logp(rv, values)), expected, rtol=1e-9)
 
 
-def test_mvnormal_not_positive_definite_is_minus_infinity():
-    cov = pt.dmatrix("cov")
-    function = pytensor.function([cov], logp(MvNormal.dist(MU[:2], cov=cov), MU[:2]), mode="FAST_COMPILE")
-    assert function(np.array([[1.0, 2.0], [2.0, 1.0]])) == -np.inf
-    assert np.isfinite(function(np.eye(2)))
+@pytest.mark.parametrize("order", [2, 8], ids=["unrolled", "LAPACK"])
+def test_mvnormal_not_positive_definite_is_minus_infinity_with_finite_gradient(order):
+    cov = pt.matrix("cov", shape=(order, order), dtype="float64")
+    mean = np.zeros(order)
+    density = logp(MvNormal.dist(mean, cov=cov), mean + 0.1)
+    function = pytensor.function([cov], [density, pytensor.grad(density, cov)], mode="FAST_COMPILE")
+    indefinite = np.eye(order)
+    indefinite[0, 1] = indefinite[1, 0] = 2.0
+    not_a_number = np.eye(order)
+    not_a_number[1, 1] = np.nan
+    for bad in (indefinite, -np.eye(order), np.zeros((order, order)), not_a_number):
+        value, gradient = function(bad)
+        assert value == -np.inf
+        assert np.all(np.isfinite(gradient)), gradient
+    value, gradient = function(np.eye(order))
+    assert np.isfinite(value) and np.all(np.isfinite(gradient))
 
 
 @pytest.mark.parametrize(
@@ -116,7 +142,8 @@ def random_correlation(rng, n: int) -> np.ndarray:
     return covariance * scale[:, None] * scale[None, :]
 
 
-@pytest.mark.parametrize("n, eta", [(2, 1.0), (2, 3.5), (3, 0.7), (3, 2.0), (4, 1.0), (4, 5.0)])
+# n = 7, 8 are above UNROLLED_MAX_ORDER: their determinant goes through LAPACK.
+@pytest.mark.parametrize("n, eta", [(2, 1.0), (2, 3.5), (3, 0.7), (3, 2.0), (4, 1.0), (4, 5.0), (7, 1.5), (8, 3.0)])
 def test_lkj_corr_logp_against_normalizing_constant(rng, n, eta):
     correlation = random_correlation(rng, n)
     packed = correlation[np.triu_indices(n, 1)]
@@ -239,6 +266,13 @@ GRADIENT_CASES = {
     "mvnormal chol": (
         lambda entries: logp(MvNormal.dist(MU, chol=expand_packed_triangular(3, entries)), POINTS3),
         np.linalg.cholesky(COV)[np.tril_indices(3)],
+    ),
+    "mvnormal chol order 8 (LAPACK)": (
+        lambda entries: logp(MvNormal.dist(MU8, chol=expand_packed_triangular(8, entries)), POINTS8),
+        np.linalg.cholesky(COV8)[np.tril_indices(8)],
+    ),
+    "mvnormal cov entries": (
+        lambda entries: logp(MvNormal.dist(MU, cov=pt.reshape(entries, (3, 3))), POINTS3), COV.ravel(),
     ),
     "multinomial probabilities": (
         lambda p: logp(Multinomial.dist(5, p / pt.sum(p)), [1, 1, 3]), np.array([0.2, 0.3, 0.5])
