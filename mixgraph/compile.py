@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from pytensor.graph.rewriting.utils import rewrite_graph
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.traversal import graph_inputs
 from pytensor.graph.replace import graph_replace
@@ -123,6 +124,10 @@ def logp_dlogp_graph(model: Any, layout: FlatLayout, *, jacobian: bool = True) -
         pieces[value] = pt.cast(position[offset : offset + size].reshape(shape), value.dtype)
     logp = model_logp(model, jacobian=jacobian)
     logp = graph_replace(logp, pieces, strict=False)
+    # Simplify before differentiating, so that the gradient is taken of the
+    # simplified expression (e.g. one exp shared by a log-sum-exp and its
+    # gradient instead of a second Softmax pass).
+    logp = rewrite_graph(logp, include=("canonicalize", "stabilize"))
     grad = pytensor.grad(logp, position) if layout.size else pt.zeros(0)
     replacements, float_pairs, int_pairs = _data_inputs([logp, grad])
     logp, grad = graph_replace([logp, grad], replacements, strict=False)
