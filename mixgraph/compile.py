@@ -36,6 +36,7 @@ from pytensor.graph.traversal import graph_inputs
 from pytensor.graph.replace import graph_replace
 from pytensor.tensor import TensorVariable
 
+from mixgraph.data_hoisting import HoistedData, hoist_data_only
 from mixgraph.logprob import model_logp
 
 __all__ = [
@@ -97,7 +98,7 @@ def _data_inputs(outputs: list[TensorVariable]) -> tuple[dict, list, list]:
             continue
         is_int = variable.dtype.startswith(("int", "uint", "bool"))
         dtype = "int64" if is_int else "float64"
-        placeholder = pt.tensor(dtype=dtype, shape=(None,) * variable.type.ndim, name=variable.name)
+        placeholder = pt.tensor(dtype=dtype, shape=variable.type.shape, name=variable.name)
         replacements[variable] = placeholder if dtype == variable.dtype else pt.cast(placeholder, variable.dtype)
         (int_pairs if is_int else float_pairs).append((variable, placeholder))
     return replacements, float_pairs, int_pairs
@@ -111,6 +112,7 @@ class LogpGraph(NamedTuple):
     grad: TensorVariable
     float_data: list  # (shared variable, placeholder) pairs
     int_data: list
+    hoisted: HoistedData  # data-only subexpressions, refreshed before the data are packed
 
 
 def logp_dlogp_graph(model: Any, layout: FlatLayout, *, jacobian: bool = True) -> LogpGraph:
@@ -129,9 +131,10 @@ def logp_dlogp_graph(model: Any, layout: FlatLayout, *, jacobian: bool = True) -
     # gradient instead of a second Softmax pass).
     logp = rewrite_graph(logp, include=("canonicalize", "stabilize"))
     grad = pytensor.grad(logp, position) if layout.size else pt.zeros(0)
+    (logp, grad), hoisted = hoist_data_only([logp, grad])
     replacements, float_pairs, int_pairs = _data_inputs([logp, grad])
     logp, grad = graph_replace([logp, grad], replacements, strict=False)
-    return LogpGraph(position, logp, grad, float_pairs, int_pairs)
+    return LogpGraph(position, logp, grad, float_pairs, int_pairs, hoisted)
 
 
 def pack_data(pairs: list, dtype: type) -> np.ndarray:
@@ -209,6 +212,7 @@ def compile_numba_logp(model: Any, layout: FlatLayout, *, jacobian: bool = True)
     if key not in cache:
         cache[key] = _compile(model, layout, jacobian)
     graph, function, adapter = cache[key]
+    graph.hoisted.refresh()
     return CompiledLogp(
         adapter, pack_data(graph.float_data, np.float64), pack_data(graph.int_data, np.int64),
         layout, function,
