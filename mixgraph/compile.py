@@ -30,10 +30,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
-from pytensor.graph.rewriting.utils import rewrite_graph
 from pytensor.compile.sharedvalue import SharedVariable
-from pytensor.graph.traversal import graph_inputs
 from pytensor.graph.replace import graph_replace
+from pytensor.graph.rewriting.utils import rewrite_graph
+from pytensor.graph.traversal import graph_inputs
 from pytensor.tensor import TensorVariable
 
 from mixgraph.data_hoisting import HoistedData, hoist_data_only

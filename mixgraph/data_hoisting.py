@@ -5,10 +5,11 @@ same shapes need no new compilation), which stops PyTensor from folding
 expressions of the data alone into constants: a Poisson term's
 ``log(y!)``, a zero-inflated model's ``y == 0`` mask or a cast of integer
 counts would be recomputed at every gradient evaluation. Here every maximal
-subexpression of the data and constants alone is cut out of the graph and
-replaced by a new shared variable holding its value; :class:`HoistedData`
-recomputes those values from the current data whenever the data are packed
-for a run, so ``set_data`` is honoured.
+subexpression of the data and constants alone that reads the data and
+computes something (not a mere reshape) is cut out of the graph and replaced
+by a new shared variable holding its value; :class:`HoistedData` recomputes
+those values from the current data whenever the data are packed for a run,
+so ``set_data`` is honoured.
 
 This is loop-invariant code motion (Aho, Lam, Sethi and Ullman, *Compilers*,
 2nd ed., section 9.5) applied to the graph, with the sampler's repeated calls
@@ -45,25 +46,26 @@ class HoistedData(NamedTuple):
     """The shared variables that stand for data-only subexpressions, and how to refresh them."""
 
     variables: list[SharedVariable]
-    compute: Any  # a compiled function of no inputs, returning their current values
+    compute: Any  # a compiled function of no inputs, returning the candidates' current values
+    positions: list[int]  # which of those values each variable holds
 
     def refresh(self) -> None:
         """Recompute every hoisted value from the current values of the data."""
         if self.variables:
-            for variable, value in zip(self.variables, self.compute()):
-                variable.set_value(np.asarray(value, dtype=variable.dtype), borrow=True)
+            values = self.compute()
+            for variable, position in zip(self.variables, self.positions):
+                variable.set_value(np.asarray(values[position], dtype=variable.dtype), borrow=True)
 
 
 def _is_data(variable: Variable) -> bool:
     return isinstance(variable, SharedVariable) and hasattr(variable.type, "ndim") and hasattr(variable.type, "dtype")
 
 
-def _data_only_variables(outputs: list[Variable]) -> tuple[set[Variable], set[Variable]]:
+def _data_only_variables(inputs: list[Variable], nodes: list) -> tuple[set[Variable], set[Variable]]:
     """Variables computed from data and constants alone, and those of them that read data."""
-    inputs = list(graph_inputs(outputs))
     data_only: set[Variable] = {variable for variable in inputs if isinstance(variable, Constant) or _is_data(variable)}
     reads_data: set[Variable] = {variable for variable in inputs if _is_data(variable) and variable.type.ndim > 0}
-    for node in io_toposort(inputs, outputs):
+    for node in nodes:
         if node.inputs and all(variable in data_only for variable in node.inputs):
             data_only.update(node.outputs)
             if any(variable in reads_data for variable in node.inputs):
@@ -78,13 +80,13 @@ def _computes_something(variable: Variable) -> bool:
     return variable.owner is not None
 
 
-def _boundaries(outputs: list[Variable], data_only: set[Variable], reads_data: set[Variable]) -> list[Variable]:
+def _boundaries(nodes: list, data_only: set[Variable], reads_data: set[Variable]) -> list[Variable]:
     """Data-only variables that read data, compute something, and feed a node that is not data-only.
 
     Expressions of constants alone are left to PyTensor's constant folding.
     """
     found: dict[Variable, None] = {}
-    for node in io_toposort(list(graph_inputs(outputs)), outputs):
+    for node in nodes:
         if all(output in data_only for output in node.outputs):
             continue
         for variable in node.inputs:
@@ -100,24 +102,24 @@ def hoist_data_only(outputs: list[Variable]) -> tuple[list[Variable], HoistedDat
     new shared variables up to date. Scalars, dtypes other than float64 and
     int64, and values much larger than the data are left in the graph.
     """
-    data_only, reads_data = _data_only_variables(outputs)
-    candidates = _boundaries(outputs, data_only, reads_data)
+    inputs = list(graph_inputs(outputs))
+    nodes = io_toposort(inputs, outputs)
+    data_only, reads_data = _data_only_variables(inputs, nodes)
+    candidates = _boundaries(nodes, data_only, reads_data)
     if not candidates:
-        return outputs, HoistedData([], None)
-    largest = max(
-        (variable.get_value(borrow=True).size for variable in graph_inputs(outputs) if _is_data(variable)), default=0
-    )
-    values = pytensor.function([], candidates, mode="FAST_COMPILE")()
+        return outputs, HoistedData([], None, [])
+    largest = max((variable.get_value(borrow=True).size for variable in inputs if _is_data(variable)), default=0)
+    compute = pytensor.function([], candidates, mode="FAST_COMPILE")
     kept = [
-        (variable, np.asarray(value)) for variable, value in zip(candidates, values)
+        (position, variable, np.asarray(value))
+        for position, (variable, value) in enumerate(zip(candidates, compute()))
         if np.size(value) <= max(largest, _SMALL_SIZE)
     ]
     if not kept:
-        return outputs, HoistedData([], None)
+        return outputs, HoistedData([], None, [])
     replacements = {
         variable: pytensor.shared(value, name=f"hoisted_{index}", shape=variable.type.shape)
-        for index, (variable, value) in enumerate(kept)
+        for index, (_, variable, value) in enumerate(kept)
     }
-    compute = pytensor.function([], [variable for variable, _ in kept], mode="FAST_COMPILE")
     rewritten = graph_replace(outputs, replacements, strict=True)
-    return rewritten, HoistedData(list(replacements.values()), compute)
+    return rewritten, HoistedData(list(replacements.values()), compute, [position for position, _, _ in kept])

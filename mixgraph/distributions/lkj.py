@@ -31,7 +31,12 @@ from pytensor.tensor import TensorVariable
 from pytensor.tensor.random.op import RandomVariable
 
 from mixgraph.distributions.base import Distribution, ParameterError, as_parameter, check_constant
-from mixgraph.distributions.small_linalg import UNROLLED_MAX_ORDER, lapack_cholesky_or_identity, unrolled_cholesky
+from mixgraph.distributions.small_linalg import (
+    UNROLLED_MAX_ORDER,
+    lapack_cholesky_or_identity,
+    log_diagonal_sum,
+    unrolled_cholesky,
+)
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import DEFAULT_TRANSFORM, LOGP, MEAN, SUPPORT_POINT, VARIANCE
 from mixgraph.transforms_cholesky import (
@@ -200,7 +205,7 @@ def correlation_log_density(correlation: TensorVariable, eta: TensorVariable, n:
     """``(eta - 1) log det C - log c_n(eta)``, ``-inf`` if ``C`` is not positive definite."""
     if n <= UNROLLED_MAX_ORDER:
         factor, positive_definite = unrolled_cholesky(correlation, n)
-        log_determinant = 2.0 * sum((pt.log(factor[index][index]) for index in range(1, n)), pt.log(factor[0][0]))
+        log_determinant = 2.0 * log_diagonal_sum(factor)
     else:
         safe_cholesky, positive_definite = lapack_cholesky_or_identity(correlation)
         log_determinant = 2.0 * pt.sum(pt.log(pt.diagonal(safe_cholesky, axis1=-2, axis2=-1)), axis=-1)

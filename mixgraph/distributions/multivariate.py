@@ -22,6 +22,7 @@ from mixgraph.distributions.base import Distribution, as_parameter, check_consta
 from mixgraph.distributions.small_linalg import (
     UNROLLED_MAX_ORDER,
     lapack_cholesky_or_identity,
+    log_diagonal_sum,
     static_order_of,
     unrolled_cholesky,
     unrolled_forward_solve,
@@ -188,12 +189,8 @@ def mvnormal_logp(value, mu, cov):
 def _mvnormal_logp_unrolled(value, mu, cov, order):
     factor, positive_definite = unrolled_cholesky(cov, order)
     standardized = unrolled_forward_solve(factor, value - mu)
-    squared_norm = standardized[0] ** 2
-    log_determinant = pt.log(factor[0][0])
-    for index in range(1, order):
-        squared_norm = squared_norm + standardized[index] ** 2
-        log_determinant = log_determinant + pt.log(factor[index][index])
-    density = -0.5 * squared_norm - log_determinant - 0.5 * order * LOG_2PI
+    squared_norm = sum((entry**2 for entry in standardized[1:]), standardized[0] ** 2)
+    density = -0.5 * squared_norm - log_diagonal_sum(factor) - 0.5 * order * LOG_2PI
     return pt.switch(positive_definite, density, -np.inf)
 
 

@@ -25,6 +25,7 @@ from pytensor.tensor import TensorVariable
 __all__ = [
     "UNROLLED_MAX_ORDER",
     "lapack_cholesky_or_identity",
+    "log_diagonal_sum",
     "static_order_of",
     "unrolled_cholesky",
     "unrolled_forward_solve",
@@ -80,6 +81,11 @@ def unrolled_cholesky(matrix: TensorVariable, order: int) -> tuple[Triangle, Ten
     for positive in pivots_ok[1:]:
         positive_definite = positive_definite & positive
     return factor, positive_definite
+
+
+def log_diagonal_sum(factor: Triangle) -> TensorVariable:
+    """``sum_i log L_ii`` of a factor from :func:`unrolled_cholesky`: half the log-determinant."""
+    return sum((pt.log(factor[index][index]) for index in range(1, len(factor))), pt.log(factor[0][0]))
 
 
 def unrolled_forward_solve(factor: Triangle, vector: TensorVariable) -> list[TensorVariable]:
