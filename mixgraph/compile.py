@@ -36,6 +36,7 @@ from pytensor.graph.rewriting.utils import rewrite_graph
 from pytensor.graph.traversal import graph_inputs
 from pytensor.tensor import TensorVariable
 
+from mixgraph import numba_special  # noqa: F401  (registers cacheable special functions)
 from mixgraph.data_hoisting import HoistedData, hoist_data_only
 from mixgraph.logprob import model_logp
 
