@@ -33,8 +33,9 @@ import pytensor.tensor as pt
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.replace import graph_replace
 from pytensor.graph.rewriting.utils import rewrite_graph
-from pytensor.graph.traversal import graph_inputs
+from pytensor.graph.traversal import graph_inputs, io_toposort
 from pytensor.tensor import TensorVariable
+from pytensor.tensor.variable import TensorConstant
 
 from mixgraph import numba_special  # noqa: F401  (registers cacheable special functions)
 from mixgraph.data_hoisting import HoistedData, hoist_data_only
@@ -105,6 +106,37 @@ def _data_inputs(outputs: list[TensorVariable]) -> tuple[dict, list, list]:
     return replacements, float_pairs, int_pairs
 
 
+#: Constant arrays with at least this many entries are passed as data (see below).
+LARGE_CONSTANT_SIZE = 64
+
+
+def _constant_arrays_as_data(outputs: list[TensorVariable]) -> list[TensorVariable]:
+    """Turn data-like constant arrays into shared variables, so that they become inputs.
+
+    Numba cannot cache a function holding a global array that is larger than
+    1 MB or not contiguous ("uses dynamic globals", ``numba.core.base``'s
+    ``make_constant_array``). A scan's gradient reverses its sequences, so a
+    constant sequence (``pt.as_tensor(y)`` in a user's scan) ends as a
+    reversed, non-contiguous constant, and any large array written into the
+    graph as a constant exceeds the limit. Passed as data instead, they are
+    packed contiguously at each run, and expressions of them alone are still
+    computed once per run by :mod:`mixgraph.data_hoisting`. Small constants
+    (a Dirichlet's concentration, ``np.ones(3)``) stay constants, so that
+    PyTensor can fold them.
+    """
+    replacements = {}
+    has_scan = any(type(node.op).__name__ == "Scan" for node in io_toposort(graph_inputs(outputs), outputs))
+    for variable in graph_inputs(outputs):
+        if not isinstance(variable, TensorConstant) or variable.type.ndim == 0:
+            continue
+        data = np.asarray(variable.data)
+        if data.dtype.kind not in "fiub" or (data.size < LARGE_CONSTANT_SIZE and not has_scan):
+            continue
+        replacements[variable] = pytensor.shared(np.ascontiguousarray(data), name="constant_array",
+                                                 shape=variable.type.shape)
+    return graph_replace(outputs, replacements, strict=False) if replacements else outputs
+
+
 class LogpGraph(NamedTuple):
     """The flat log-density graph and the data it takes as inputs."""
 
@@ -132,6 +164,7 @@ def logp_dlogp_graph(model: Any, layout: FlatLayout, *, jacobian: bool = True) -
     # gradient instead of a second Softmax pass).
     logp = rewrite_graph(logp, include=("canonicalize", "stabilize"))
     grad = pytensor.grad(logp, position) if layout.size else pt.zeros(0)
+    logp, grad = _constant_arrays_as_data([logp, grad])
     (logp, grad), hoisted = hoist_data_only([logp, grad])
     replacements, float_pairs, int_pairs = _data_inputs([logp, grad])
     logp, grad = graph_replace([logp, grad], replacements, strict=False)

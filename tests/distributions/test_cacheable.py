@@ -102,8 +102,10 @@ CACHED_MODEL = textwrap.dedent(
     """
     import json, warnings
     import numpy as np
+    import pytensor
+    import pytensor.tensor as pt
     import mixgraph as mg
-    from mixgraph.compile import compile_numba_logp, flat_layout
+    from mixgraph.compile import compile_numba_logp, flat_layout, unflatten_vector
     from mixgraph.point import initial_point
 
     with mg.Model() as model:
@@ -113,6 +115,14 @@ CACHED_MODEL = textwrap.dedent(
         mg.Beta("y", 1.0, alpha, observed=np.array([0.2, 0.5]))
         mg.StudentT("t", nu=alpha, mu=0.0, sigma=1.0, observed=np.array([0.3, -2.0]))
         mg.TruncatedNormal("tn", mu=alpha, sigma=1.0, lower=0.0, observed=np.array([0.5, 3.0]))
+        # A scan over a constant sequence (its gradient reverses the sequence into a
+        # non-contiguous constant) and a constant array written into the graph.
+        series = pt.as_tensor(np.sin(np.arange(30.0)))
+        steps = pytensor.scan(lambda previous, current, rho: -0.5 * (current - rho * previous) ** 2,
+                              sequences=[series[:-1], series[1:]], non_sequences=[alpha - 2.0],
+                              return_updates=False)
+        mg.Potential("ar", steps.sum())
+        mg.Potential("weights", -0.5 * pt.sum(pt.as_tensor(np.linspace(0.0, 1.0, 200)) * alpha ** 2))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         point = initial_point(model, None)
@@ -121,8 +131,10 @@ CACHED_MODEL = textwrap.dedent(
         gradient = np.zeros(layout.size)
         logp = compiled.logp_fn(np.zeros(layout.size), gradient, compiled.float_data, compiled.int_data)
     stats = compiled.logp_fn.stats
+    reference = model.compile_logp(mode="FAST_COMPILE")(unflatten_vector(np.zeros(layout.size), layout))
     print(json.dumps({
         "logp": float(logp),
+        "reference_logp": float(reference),
         "warnings": [str(warning.message) for warning in caught if "cache" in str(warning.message).lower()],
         "cache_hits": int(sum(stats.cache_hits.values())),
         "cache_misses": int(sum(stats.cache_misses.values())),
@@ -140,9 +152,29 @@ def _run_in_fresh_process(cache_directory) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_gammaln_digamma_and_erfcx_model_loads_from_disk_in_a_new_process(tmp_path):
+def test_gammaln_erfcx_scan_and_constant_array_model_loads_from_disk_in_a_new_process(tmp_path):
     first = _run_in_fresh_process(tmp_path)
     second = _run_in_fresh_process(tmp_path)
     assert first["warnings"] == [] and second["warnings"] == []
     assert np.isfinite(first["logp"]) and first["logp"] == second["logp"]
+    np.testing.assert_allclose(first["logp"], first["reference_logp"], rtol=1e-12)
     assert second["cache_hits"] == 1 and second["cache_misses"] == 0
+
+
+def test_only_large_constants_and_constants_under_a_scan_become_data():
+    from mixgraph.compile import LARGE_CONSTANT_SIZE, _constant_arrays_as_data
+    from pytensor.compile.sharedvalue import SharedVariable
+    from pytensor.graph.traversal import graph_inputs
+
+    x = pt.dscalar("x")
+    small, large = np.ones(3), np.arange(float(LARGE_CONSTANT_SIZE))
+    (plain,) = _constant_arrays_as_data([pt.sum(pt.as_tensor(small) * x) + pt.sum(pt.as_tensor(large) * x)])
+    shared = [variable.get_value() for variable in graph_inputs([plain]) if isinstance(variable, SharedVariable)]
+    assert len(shared) == 1 and np.array_equal(shared[0], large)
+    steps = pytensor.scan(lambda value, rho: value * rho, sequences=[pt.as_tensor(small)], non_sequences=[x],
+                          return_updates=False)
+    (scanned,) = _constant_arrays_as_data([steps.sum()])
+    shared = [variable.get_value() for variable in graph_inputs([scanned]) if isinstance(variable, SharedVariable)]
+    assert len(shared) == 1 and np.array_equal(shared[0], small)
+    function = pytensor.function([x], [plain, scanned], mode="FAST_COMPILE")
+    np.testing.assert_allclose(function(2.0), [2.0 * (small.sum() + large.sum()), 2.0 * small.sum()])
