@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from mixgraph.chain_modes import chain_disagreement_messages
 from mixgraph.compile import CompiledLogp, compile_numba_logp, flat_layout, unflatten_vector
 from mixgraph.draws import constrained_draws, log_likelihood_draws
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
@@ -238,7 +239,7 @@ def _attributes(tune: int, began: float, compiled_at: float, sampled_at: float) 
 
 
 def check_convergence(idata: Any, max_rhat: float = 1.01, min_ess_per_chain: float = 100.0) -> list[str]:
-    """Warn (``ConvergenceWarning``) about divergences, tree depth, R-hat and effective sample size.
+    """Warn (``ConvergenceWarning``) about divergences, tree depth, chains in other modes, R-hat and effective sample size.
 
     R-hat and the bulk effective sample size are computed per variable with
     ArviZ; each message names the variable (and the entry) that is worst.
@@ -272,6 +273,7 @@ def check_convergence(idata: Any, max_rhat: float = 1.01, min_ess_per_chain: flo
     if "reached_max_treedepth" in stats and float(stats["reached_max_treedepth"].mean()) > 0.05:
         messages.append("More than 5% of draws reached the maximum tree depth; consider max_tree_depth.")
     if chains > 1 and len(idata.posterior.draw) >= 4:
+        messages.extend(chain_disagreement_messages(idata))
         messages.extend(_mixing_messages(idata, chains, max_rhat, min_ess_per_chain))
     for message in messages:
         warnings.warn(message, ConvergenceWarning, stacklevel=3)
