@@ -12,14 +12,19 @@ from typing import Any
 
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.replace import graph_replace, vectorize_graph
+from pytensor.tensor import TensorVariable
+from pytensor.tensor.basic import get_vector_length
+from pytensor.tensor.random.op import RandomVariable
+from pytensor.tensor.type_other import NoneConst, NoneTypeT
 
 from mixgraph.forward import compile_forward_function
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
 from mixgraph.logprob import logp
 from mixgraph.model import modelcontext
 
-__all__ = ["sample_posterior_predictive", "compute_log_likelihood"]
+__all__ = ["sample_posterior_predictive", "compute_log_likelihood", "without_sizes"]
 
 
 def _posterior_arrays(idata: Any, model: Any) -> tuple[dict, tuple]:
@@ -105,11 +110,43 @@ def _predictive_inference_data(idata, model, group, predictions, extend):
     return idata
 
 
+def _broadcast_parameters(node: Any) -> list[TensorVariable]:
+    """The parameters of a random-variable node broadcast to its size (batch) and their core shapes."""
+    op = node.op
+    size = op.size_param(node)
+    batch = [size[axis] for axis in range(get_vector_length(size))]
+    broadcast = []
+    for parameter, core_ndim in zip(op.dist_params(node), op.ndims_params):
+        core = [parameter.shape[axis] for axis in range(parameter.ndim - core_ndim, parameter.ndim)]
+        broadcast.append(pt.broadcast_to(parameter, (*batch, *core)))
+    return broadcast
+
+
+def without_sizes(outputs: list[TensorVariable]) -> list[TensorVariable]:
+    """Rebuild every random variable that has a ``size`` with its parameters broadcast instead.
+
+    PyTensor's vectorisation of a random variable with a ``size`` extends the
+    size by the new batch axes of its first parameter only, so a variable
+    whose first parameter is a constant (StudentT's ``nu``) but whose later
+    parameters vary over draws cannot be vectorised. Broadcasting every
+    parameter to the full batch shape and dropping ``size`` gives the same
+    draws and a node whose shape follows its parameters.
+    """
+    graph = FunctionGraph(outputs=outputs, clone=True, copy_inputs=False, copy_orphans=False)
+    for node in graph.toposort():
+        if not isinstance(node.op, RandomVariable) or isinstance(node.op.size_param(node).type, NoneTypeT):
+            continue
+        rng = node.op.rng_param(node)
+        new_node = node.op.make_node(rng, NoneConst, *_broadcast_parameters(node))
+        graph.replace_all(list(zip(node.outputs, new_node.outputs)), reason="without_sizes")
+    return list(graph.outputs)
+
+
 def _vectorized_over_draws(model: Any, outputs: list, arrays: dict, random_seed: Any = None) -> list[np.ndarray]:
     """Evaluate graphs in the free variables at every draw, in one call."""
     single = {rv: pt.tensor(dtype=rv.dtype, shape=(None,) * rv.ndim) for rv in model.free_RVs}
     batch = {rv: pt.tensor(dtype=rv.dtype, shape=(None,) * (rv.ndim + 1)) for rv in model.free_RVs}
-    per_draw = graph_replace(outputs, single, strict=False)
+    per_draw = without_sizes(graph_replace(outputs, single, strict=False))
     vectorized = vectorize_graph(per_draw, {single[rv]: batch[rv] for rv in model.free_RVs})
     function = compile_forward_function(list(vectorized), random_seed, inputs=list(batch.values()))
     return function(*[arrays[rv.name] for rv in model.free_RVs])
