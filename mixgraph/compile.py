@@ -39,7 +39,7 @@ from pytensor.tensor.variable import TensorConstant
 
 from mixgraph import numba_special  # noqa: F401  (registers cacheable special functions)
 from mixgraph.data_hoisting import HoistedData, hoist_data_only
-from mixgraph.logprob import model_logp
+from mixgraph.logprob import check_no_random_variables, model_logp
 
 __all__ = [
     "FlatLayout",
@@ -168,6 +168,7 @@ def logp_dlogp_graph(model: Any, layout: FlatLayout, *, jacobian: bool = True) -
     (logp, grad), hoisted = hoist_data_only([logp, grad])
     replacements, float_pairs, int_pairs = _data_inputs([logp, grad])
     logp, grad = graph_replace([logp, grad], replacements, strict=False)
+    check_no_random_variables({"the compiled joint log-density": logp, "its compiled gradient": grad})
     return LogpGraph(position, logp, grad, float_pairs, int_pairs, hoisted)
 
 

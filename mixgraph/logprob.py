@@ -12,8 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.graph.basic import Variable
 from pytensor.graph.replace import graph_replace
+from pytensor.graph.traversal import ancestors
 from pytensor.tensor import TensorVariable
+from pytensor.tensor.random.op import RandomVariable
 
 from mixgraph.registry import ICDF, LOGCDF, LOGP, distribution_parameters
 
@@ -22,6 +25,8 @@ __all__ = [
     "logcdf",
     "icdf",
     "check_parameters",
+    "SurvivingRandomVariableError",
+    "check_no_random_variables",
     "constrained_values",
     "model_logp_terms",
     "model_logp",
@@ -72,6 +77,42 @@ def check_parameters(logp_value: TensorVariable, *conditions: Any) -> TensorVari
         return logp_value
     valid = pt.all([pt.all(condition) for condition in conditions]) if len(conditions) > 1 else pt.all(conditions[0])
     return pt.switch(valid, logp_value, -np.inf)
+
+
+class SurvivingRandomVariableError(RuntimeError):
+    """A random-variable node is left in a graph that should hold only values."""
+
+
+def _describe_random_variable(node: Any) -> str:
+    output = node.default_output()
+    family = type(node.op).__name__
+    if output.name is not None:
+        return f"the model variable {output.name!r} ({family})"
+    return f"an unnamed {family} variable ({output})"
+
+
+def check_no_random_variables(outputs: dict[str, TensorVariable]) -> None:
+    """Raise :class:`SurvivingRandomVariableError` if a random-variable node is left in ``outputs``.
+
+    A log-density must be a function of values alone: a random-variable node
+    left in it would draw a fresh random number at every call (and the Numba
+    backend cannot compile it inside a log-density).
+
+    Parameters
+    ----------
+    outputs : dict
+        What each graph is, for the message (``"the log-density of 'y'"``) -> the graph.
+    """
+    for name, output in outputs.items():
+        for variable in ancestors([output] if isinstance(output, Variable) else list(output)):
+            node = variable.owner
+            if node is not None and isinstance(node.op, RandomVariable):
+                raise SurvivingRandomVariableError(
+                    f"{name} still contains {_describe_random_variable(node)}: a "
+                    f"random-variable node survived the replacement of variables by their values. "
+                    f"Build parameters from model variables, Data and constants, not from unnamed "
+                    f".dist() variables; if they are, this is a mixgraph bug, please report it."
+                )
 
 
 def constrained_values(model: Any) -> dict[TensorVariable, TensorVariable]:
@@ -128,8 +169,9 @@ def model_logp_terms(model: Any, *, jacobian: bool = True) -> dict[str, TensorVa
         terms[potential.name] = potential
     replacements = constrained_values(model)
     names = list(terms)
-    replaced = graph_replace([terms[name] for name in names], replacements, strict=False)
-    return dict(zip(names, replaced))
+    replaced = dict(zip(names, graph_replace([terms[name] for name in names], replacements, strict=False)))
+    check_no_random_variables({f"the log-density of {name!r}": term for name, term in replaced.items()})
+    return replaced
 
 
 def model_logp(model: Any, *, jacobian: bool = True, sum: bool = True) -> TensorVariable | list:

@@ -17,7 +17,7 @@ from pytensor.compile.mode import Mode
 from pytensor.graph.replace import graph_replace
 from pytensor.tensor import TensorVariable
 
-from mixgraph.logprob import model_logp, model_logp_terms
+from mixgraph.logprob import check_no_random_variables, model_logp, model_logp_terms
 from mixgraph.registry import SUPPORT_POINT, distribution_parameters
 
 __all__ = [
@@ -107,6 +107,7 @@ def compile_point_function(
 ) -> Callable[[dict], list]:
     """Compile ``outputs`` (in value variables) as a function of a point dict."""
     value_vars = model.value_vars
+    check_no_random_variables({"a compiled function of the point": outputs})
     function = pytensor.function(value_vars, outputs, mode=mode, on_unused_input="ignore")
     names = [value.name for value in value_vars]
 

@@ -12,14 +12,22 @@ from typing import Any
 
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.graph.basic import Constant
+from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.replace import graph_replace, vectorize_graph
+from pytensor.graph.traversal import graph_inputs
+from pytensor.tensor import TensorVariable
+from pytensor.tensor.basic import get_vector_length
+from pytensor.tensor.random.op import RandomVariable
+from pytensor.tensor.random.utils import compute_batch_shape
+from pytensor.tensor.type_other import NoneConst, NoneTypeT
 
 from mixgraph.forward import compile_forward_function
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
 from mixgraph.logprob import logp
 from mixgraph.model import modelcontext
 
-__all__ = ["sample_posterior_predictive", "compute_log_likelihood"]
+__all__ = ["sample_posterior_predictive", "compute_log_likelihood", "vectorizable", "with_batch_sizes"]
 
 
 def _posterior_arrays(idata: Any, model: Any) -> tuple[dict, tuple]:
@@ -77,16 +85,13 @@ def sample_posterior_predictive(
     free_names = {rv.name for rv in model.free_RVs}
     arrays, leading = _posterior_arrays(idata, model)
     targets = [model[name] for name in names if name not in free_names]
-    values = _vectorized_over_draws(model, targets, arrays, random_seed) if targets else []
+    count = leading[0] * leading[1]
+    values = _vectorized_over_draws(model, targets, arrays, count, random_seed) if targets else []
     group = {}
     for name in names:
         if name in free_names:
             group[name] = np.asarray(idata.posterior[name].values)
     for variable, value in zip(targets, values):
-        value = np.asarray(value)
-        count = leading[0] * leading[1]
-        if value.shape[:1] != (count,):  # a variable that does not depend on the posterior
-            value = np.broadcast_to(value, (count,) + value.shape)
         group[variable.name] = value.reshape(leading + value.shape[1:])
     return _predictive_inference_data(idata, model, group, predictions, extend_inferencedata)
 
@@ -105,14 +110,91 @@ def _predictive_inference_data(idata, model, group, predictions, extend):
     return idata
 
 
-def _vectorized_over_draws(model: Any, outputs: list, arrays: dict, random_seed: Any = None) -> list[np.ndarray]:
-    """Evaluate graphs in the free variables at every draw, in one call."""
+def _broadcast_parameters(node: Any) -> list[TensorVariable]:
+    """The parameters of a random-variable node broadcast to its size (batch) and their core shapes."""
+    op = node.op
+    size = op.size_param(node)
+    batch = [size[axis] for axis in range(get_vector_length(size))]
+    broadcast = []
+    for parameter, core_ndim in zip(op.dist_params(node), op.ndims_params):
+        core = [parameter.shape[axis] for axis in range(parameter.ndim - core_ndim, parameter.ndim)]
+        broadcast.append(pt.broadcast_to(parameter, (*batch, *core)))
+    return broadcast
+
+
+def vectorizable(outputs: list[TensorVariable], marker: TensorVariable) -> list[TensorVariable]:
+    """Rebuild every random variable so that vectorising over draws gives independent draws.
+
+    Two changes, both exact at the values of the draws:
+
+    - A variable with a ``size`` gets its parameters broadcast to that size
+      and no ``size``: PyTensor's vectorisation of a random variable with a
+      ``size`` extends the size by the new batch axes of its first parameter
+      only, so a variable whose first parameter is a constant (StudentT's
+      ``nu``) but whose later parameters vary over draws cannot be vectorised.
+    - ``marker`` (a scalar zero, vectorised into one zero per draw) is added
+      to one parameter of every variable, so that every random variable,
+      even one whose parameters are all constants (or another constant
+      random variable, as LKJCholeskyCov's ``sd_dist``), gets the draw axis
+      and is drawn afresh at every posterior draw instead of once.
+    """
+    inputs = [variable for variable in graph_inputs(outputs) if not isinstance(variable, Constant)]
+    graph = FunctionGraph([*inputs, marker], outputs, clone=True, copy_inputs=False, copy_orphans=False)
+    for node in graph.toposort():
+        if isinstance(node.op, RandomVariable):
+            new_node = _marked_node(node, marker)
+            graph.replace_all(list(zip(node.outputs, new_node.outputs)), reason="vectorizable")
+    return list(graph.outputs)
+
+
+def _marked_node(node: Any, marker: TensorVariable) -> Any:
+    op = node.op
+    has_size = not isinstance(op.size_param(node).type, NoneTypeT)
+    parameters = _broadcast_parameters(node) if has_size else list(op.dist_params(node))
+    if parameters:
+        real = [index for index, p in enumerate(parameters) if p.type.dtype.startswith("float")]
+        index = real[0] if real else 0
+        parameters[index] = parameters[index] + pt.cast(marker, parameters[index].type.dtype)
+    return op.make_node(op.rng_param(node), NoneConst, *parameters)
+
+
+def with_batch_sizes(outputs: list[TensorVariable]) -> list[TensorVariable]:
+    """Give every random variable the batch shape of its parameters as its ``size``.
+
+    Some draw functions (``rng_fn``) pass ``size`` to one generator call and
+    broadcast the result against the parameters; with ``size=None`` they
+    would reuse one draw across every new batch element.
+    """
+    graph = FunctionGraph(outputs=outputs, clone=True, copy_inputs=False, copy_orphans=False)
+    for node in graph.toposort():
+        if isinstance(node.op, RandomVariable):
+            parameters = node.op.dist_params(node)
+            size = compute_batch_shape(parameters, node.op.ndims_params)
+            new_node = node.op.make_node(node.op.rng_param(node), size, *parameters)
+            graph.replace_all(list(zip(node.outputs, new_node.outputs)), reason="with_batch_sizes")
+    return list(graph.outputs)
+
+
+def _vectorized_over_draws(
+    model: Any, outputs: list, arrays: dict, count: int, random_seed: Any = None
+) -> list[np.ndarray]:
+    """Evaluate graphs in the free variables at every draw, in one call.
+
+    Every result has a leading axis of length ``count``; every random
+    variable is drawn independently at each draw (see :func:`vectorizable`).
+    """
     single = {rv: pt.tensor(dtype=rv.dtype, shape=(None,) * rv.ndim) for rv in model.free_RVs}
     batch = {rv: pt.tensor(dtype=rv.dtype, shape=(None,) * (rv.ndim + 1)) for rv in model.free_RVs}
-    per_draw = graph_replace(outputs, single, strict=False)
-    vectorized = vectorize_graph(per_draw, {single[rv]: batch[rv] for rv in model.free_RVs})
-    function = compile_forward_function(list(vectorized), random_seed, inputs=list(batch.values()))
-    return function(*[arrays[rv.name] for rv in model.free_RVs])
+    marker, markers = pt.scalar("draw_marker", dtype="int8"), pt.vector("draw_markers", dtype="int8")
+    per_draw = vectorizable(graph_replace(outputs, single, strict=False), marker)
+    replacements = {single[rv]: batch[rv] for rv in model.free_RVs} | {marker: markers}
+    vectorized = with_batch_sizes(vectorize_graph(per_draw, replacements))
+    function = compile_forward_function(list(vectorized), random_seed, inputs=[*batch.values(), markers])
+    values = function(*[arrays[rv.name] for rv in model.free_RVs], np.zeros(count, dtype="int8"))
+    return [
+        value if new.ndim > old.ndim else np.broadcast_to(value, (count,) + value.shape)
+        for value, new, old in ((np.asarray(v), n, o) for v, n, o in zip(values, vectorized, per_draw))
+    ]
 
 
 def compute_log_likelihood(
@@ -133,8 +215,8 @@ def compute_log_likelihood(
     arrays, leading = _posterior_arrays(idata, model)
     observed = [rv for rv in model.observed_RVs if var_names is None or rv.name in var_names]
     terms = [logp(rv, model.rvs_to_values[rv]) for rv in observed]
-    values = _vectorized_over_draws(model, terms, arrays)
-    group = {rv.name: np.asarray(value).reshape(leading + np.shape(value)[1:]) for rv, value in zip(observed, values)}
+    values = _vectorized_over_draws(model, terms, arrays, leading[0] * leading[1])
+    group = {rv.name: value.reshape(leading + value.shape[1:]) for rv, value in zip(observed, values)}
     new = to_inference_data(model, log_likelihood=group)
     if not extend_inferencedata:
         return new

@@ -16,6 +16,7 @@ import numpy as np
 import pytensor.tensor as pt
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
+from pytensor.tensor.basic import get_vector_length
 
 __all__ = ["ShapeLike", "as_shape_tuple", "resolve_shape", "shape_to_size", "static_value"]
 
@@ -26,9 +27,25 @@ def as_shape_tuple(shape: ShapeLike) -> tuple | None:
     """Turn ``3``, ``(3,)``, ``[3, n]`` or None into a tuple (or None)."""
     if shape is None:
         return None
+    if isinstance(shape, Variable) and shape.type.ndim == 1:
+        return _lengths_of_shape_vector(shape)
     if isinstance(shape, (int, np.integer)) or isinstance(shape, Variable):
         return (shape,)
     return tuple(shape)
+
+
+def _lengths_of_shape_vector(shape: Variable) -> tuple:
+    """``x.shape`` (a symbolic vector) as a tuple of its symbolic entries."""
+    if not shape.type.dtype.startswith(("int", "uint")):
+        raise TypeError(f"a shape must hold integers, got a vector of {shape.type.dtype} ({shape})")
+    try:
+        length = get_vector_length(shape)
+    except ValueError:
+        raise ValueError(
+            f"the shape {shape} is a vector of unknown length; give a tuple of lengths, "
+            f"e.g. shape=(x.shape[0],)"
+        ) from None
+    return tuple(shape[axis] for axis in range(length))
 
 
 def static_value(length: Any) -> int | None:

@@ -148,13 +148,17 @@ def _component_parameters(component: TensorVariable, batched: bool) -> list:
     op = node.op
     batch_ndim = op.batch_ndim(node)
     has_size = not isinstance(op.size_param(node).type, NoneTypeT)
+    # Lengths come from the size input, never from `component.shape`: a Shape
+    # of the component would keep its random-variable node in the mixture's
+    # log-density.
+    size = op.size_param(node)
     parameters = []
     for parameter, core in zip(op.dist_params(node), op.ndims_params):
         missing = batch_ndim - (parameter.ndim - core)
         parameter = pt.shape_padleft(parameter, missing) if missing > 0 else parameter
         if has_size:
             target = [
-                component.type.shape[a] if component.type.shape[a] is not None else component.shape[a]
+                component.type.shape[a] if component.type.shape[a] is not None else size[a]
                 for a in range(batch_ndim)
             ]
             if batched:

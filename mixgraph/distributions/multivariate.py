@@ -19,6 +19,7 @@ from pytensor.tensor.random import basic as random_ops
 
 from mixgraph import transforms
 from mixgraph.distributions.base import Distribution, as_parameter, check_constant
+from mixgraph.distributions.continuous import x_log_y
 from mixgraph.distributions.small_linalg import (
     UNROLLED_MAX_ORDER,
     lapack_cholesky_or_identity,
@@ -91,7 +92,7 @@ class Dirichlet(Distribution):
 @LOGP.register(random_ops.DirichletRV)
 def dirichlet_logp(value, a):
     normalizer = pt.gammaln(pt.sum(a, axis=-1)) - pt.sum(pt.gammaln(a), axis=-1)
-    density = normalizer + pt.sum(pt.special.xlogy(a - 1.0, value), axis=-1)
+    density = normalizer + pt.sum(x_log_y(a - 1.0, value), axis=-1)
     on_simplex = pt.and_(
         pt.all(pt.and_(pt.ge(value, 0.0), pt.le(value, 1.0)), axis=-1),
         pt.le(pt.abs(pt.sum(value, axis=-1) - 1.0), SIMPLEX_TOLERANCE),
@@ -262,7 +263,7 @@ def multinomial_logp(value, n, p):
     density = (
         pt.gammaln(n + 1.0)
         - pt.sum(pt.gammaln(value + 1.0), axis=-1)
-        + pt.sum(pt.special.xlogy(value, p), axis=-1)
+        + pt.sum(x_log_y(value, p), axis=-1)
     )
     valid_counts = pt.and_(pt.all(pt.ge(value, 0), axis=-1), pt.eq(pt.sum(value, axis=-1), n))
     return check_parameters(
