@@ -20,12 +20,12 @@ from collections.abc import Sequence
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
-from pytensor.gradient import zero_grad
 from pytensor.tensor import TensorVariable
 from pytensor.tensor.random.op import RandomVariable
 from pytensor.tensor.utils import safe_signature
 
 from mixgraph.logprob import check_parameters
+from mixgraph.math import logsumexp
 from mixgraph.registry import LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
 
 __all__ = ["MixtureRV", "safe_log", "safe_logsumexp", "WEIGHT_SUM_TOLERANCE"]
@@ -48,17 +48,9 @@ def safe_log(weights: TensorVariable) -> TensorVariable:
 def safe_logsumexp(terms: TensorVariable, axis: int = -1) -> TensorVariable:
     """``log(sum(exp(terms)))`` along ``axis``, NaN-free in value and gradient.
 
-    Where every term is ``-inf`` the result is ``-inf`` with gradient 0 (the
-    ``where(isneginf)`` guard: neither ``-inf - (-inf)`` nor ``log(0)`` is
-    ever differentiated); the shift by the maximum carries no gradient, so
-    the gradient is exactly the softmax of the terms.
+    The one implementation is :func:`mixgraph.math.logsumexp`; see there.
     """
-    maximum = pt.max(terms, axis=axis, keepdims=True)
-    all_neginf = pt.isneginf(maximum)
-    shift = zero_grad(pt.switch(pt.isinf(maximum), 0.0, maximum))
-    total = pt.sum(pt.exp(terms - shift), axis=axis, keepdims=True)
-    result = pt.switch(all_neginf, -np.inf, pt.log(pt.switch(all_neginf, 1.0, total)) + shift)
-    return pt.squeeze(result, axis=axis)
+    return logsumexp(terms, axis=axis)
 
 
 def _parameter_counts(ops: Sequence[RandomVariable]) -> tuple[int, ...]:
