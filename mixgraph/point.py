@@ -17,6 +17,7 @@ from pytensor.compile.mode import Mode
 from pytensor.graph.replace import graph_replace
 from pytensor.tensor import TensorVariable
 
+from mixgraph.compile import stabilize_graph
 from mixgraph.logprob import model_logp, model_logp_terms
 from mixgraph.registry import SUPPORT_POINT, distribution_parameters
 
@@ -120,31 +121,42 @@ def compile_point_function(
 
 
 def compile_logp(model: Any, *, jacobian: bool = True, sum: bool = True, mode: Any = None) -> Callable:
-    """Compiled joint log-density (``sum=False``: one array per variable)."""
+    """Compiled joint log-density (``sum=False``: one array per variable).
+
+    The graph gets the sampler's rewrites (:func:`mixgraph.compile.stabilize_graph`).
+    """
     outputs = model_logp(model, jacobian=jacobian, sum=sum)
-    function = compile_point_function(model, outputs if not sum else [outputs], mode=mode)
+    outputs = stabilize_graph(outputs if not sum else [outputs])
+    function = compile_point_function(model, outputs, mode=mode)
     if sum:
         return lambda point: float(function(point)[0])
     return function
 
 
+def _stabilized_logp_and_gradients(model: Any, jacobian: bool) -> tuple:
+    """The joint log-density, rewritten as the sampler's, and its gradients (taken after)."""
+    logp = stabilize_graph(model_logp(model, jacobian=jacobian))
+    values = model.value_vars
+    return logp, pytensor.grad(logp, values) if values else []
+
+
 def compile_dlogp(model: Any, *, jacobian: bool = True, mode: Any = None) -> Callable:
     """Compiled gradient: a point -> a dict of gradients by value-variable name."""
-    logp = model_logp(model, jacobian=jacobian)
-    values = model.value_vars
-    function = compile_point_function(model, pytensor.grad(logp, values), mode=mode)
-    return lambda point: dict(zip([value.name for value in values], function(point)))
+    _, gradients = _stabilized_logp_and_gradients(model, jacobian)
+    function = compile_point_function(model, gradients, mode=mode)
+    names = [value.name for value in model.value_vars]
+    return lambda point: dict(zip(names, function(point)))
 
 
 def compile_logp_dlogp(model: Any, *, jacobian: bool = True, mode: Any = None) -> Callable:
     """Compiled log-density and gradient: a point -> (float, dict of gradients)."""
-    logp = model_logp(model, jacobian=jacobian)
-    values = model.value_vars
-    function = compile_point_function(model, [logp, *pytensor.grad(logp, values)], mode=mode)
+    logp, gradients = _stabilized_logp_and_gradients(model, jacobian)
+    function = compile_point_function(model, [logp, *gradients], mode=mode)
+    names = [value.name for value in model.value_vars]
 
     def evaluate(point: dict) -> tuple[float, dict]:
-        logp_value, *gradients = function(point)
-        return float(logp_value), dict(zip([value.name for value in values], gradients))
+        logp_value, *gradient_values = function(point)
+        return float(logp_value), dict(zip(names, gradient_values))
 
     return evaluate
 
@@ -157,5 +169,6 @@ def point_logps(model: Any, point: dict | None = None, *, round_digits: int = 2)
     point = initial_point(model) if point is None else point
     terms = model_logp_terms(model)
     names = list(terms)
-    function = compile_point_function(model, [pt.sum(terms[name]) for name in names], mode=QUICK_MODE)
+    outputs = stabilize_graph([pt.sum(terms[name]) for name in names])
+    function = compile_point_function(model, outputs, mode=QUICK_MODE)
     return {name: round(float(value), round_digits) for name, value in zip(names, function(point))}
