@@ -24,7 +24,7 @@ from pytensor.tensor import TensorVariable
 from pytensor.tensor.random.op import RandomVariable
 from pytensor.tensor.utils import safe_signature
 
-from mixgraph.logprob import check_parameters
+from mixgraph.logprob import check_parameters, parameter_conditions
 from mixgraph.math import logsumexp
 from mixgraph.registry import LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
 
@@ -182,8 +182,12 @@ def valid_weights(weights: TensorVariable) -> list:
 @LOGP.register(MixtureRV, takes_op=True)
 def mixture_logp(op: MixtureRV, value, *parameters):
     weights, groups = op.split_parameters(parameters)
-    terms = safe_log(weights) + component_logps(op, value, groups)
-    return check_parameters(safe_logsumexp(terms, axis=-1), *valid_weights(weights))
+    logps = component_logps(op, value, groups)
+    terms = safe_log(weights) + logps
+    # an invalid component parameter makes the mixture -inf; a value outside a
+    # component's support only removes that component from the sum
+    conditions = valid_weights(weights) + parameter_conditions(logps, value)
+    return check_parameters(safe_logsumexp(terms, axis=-1), *conditions)
 
 
 @LOGCDF.register(MixtureRV, takes_op=True)
@@ -197,7 +201,8 @@ def mixture_logcdf(op: MixtureRV, value, *parameters):
     else:
         terms = [LOGCDF.get(c)(value, *g) for c, g in zip(op.component_ops, groups)]
         logcdfs = pt.stack(pt.broadcast_arrays(*terms), axis=-1)
-    return check_parameters(safe_logsumexp(safe_log(weights) + logcdfs, axis=-1), *valid_weights(weights))
+    conditions = valid_weights(weights) + parameter_conditions(logcdfs, value)
+    return check_parameters(safe_logsumexp(safe_log(weights) + logcdfs, axis=-1), *conditions)
 
 
 def component_variables(op: MixtureRV, batch: tuple, weights, groups: list) -> list[TensorVariable]:
