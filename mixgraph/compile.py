@@ -48,6 +48,7 @@ __all__ = [
     "flatten_point",
     "unflatten_vector",
     "logp_dlogp_graph",
+    "stabilize_graph",
     "compile_numba_logp",
     "cache_directory",
     "structure_key",
@@ -135,6 +136,16 @@ def _constant_arrays_as_data(outputs: list[TensorVariable]) -> list[TensorVariab
         replacements[variable] = pytensor.shared(np.ascontiguousarray(data), name="constant_array",
                                                  shape=variable.type.shape)
     return graph_replace(outputs, replacements, strict=False) if replacements else outputs
+def stabilize_graph(outputs: Any) -> Any:
+    """Apply the rewrites every compiled log-density gets before differentiation.
+
+    ``canonicalize`` and ``stabilize`` (e.g. ``log(sigmoid(x))`` to
+    ``-softplus(-x)``). Every entry point (the sampler's function, the point
+    functions of :mod:`mixgraph.point`, the initial-failure report) calls this
+    one helper, so that all of them compute the same numbers. Takes a variable
+    or a list of variables and returns the same structure.
+    """
+    return rewrite_graph(outputs, include=("canonicalize", "stabilize"))
 
 
 class LogpGraph(NamedTuple):
@@ -162,7 +173,7 @@ def logp_dlogp_graph(model: Any, layout: FlatLayout, *, jacobian: bool = True) -
     # Simplify before differentiating, so that the gradient is taken of the
     # simplified expression (e.g. one exp shared by a log-sum-exp and its
     # gradient instead of a second Softmax pass).
-    logp = rewrite_graph(logp, include=("canonicalize", "stabilize"))
+    logp = stabilize_graph(logp)
     grad = pytensor.grad(logp, position) if layout.size else pt.zeros(0)
     logp, grad = _constant_arrays_as_data([logp, grad])
     (logp, grad), hoisted = hoist_data_only([logp, grad])

@@ -27,6 +27,7 @@ __all__ = [
     "check_parameters",
     "SurvivingRandomVariableError",
     "check_no_random_variables",
+    "parameter_conditions",
     "constrained_values",
     "model_logp_terms",
     "model_logp",
@@ -71,12 +72,35 @@ def check_parameters(logp_value: TensorVariable, *conditions: Any) -> TensorVari
     """Return ``logp_value`` where every condition holds and ``-inf`` elsewhere.
 
     The conditions are parameter constraints (``sigma > 0``); the result is
-    never NaN, whatever the parameters.
+    never NaN, whatever the parameters. The combined condition is kept on the
+    result (``result.tag.parameter_condition``) for
+    :func:`parameter_conditions`.
     """
     if not conditions:
         return logp_value
     valid = pt.all([pt.all(condition) for condition in conditions]) if len(conditions) > 1 else pt.all(conditions[0])
-    return pt.switch(valid, logp_value, -np.inf)
+    result = pt.switch(valid, logp_value, -np.inf)
+    # Kept for compound densities (mixtures, hurdles): an invalid component
+    # parameter must make the whole density -inf, which a component's own
+    # -inf alone cannot tell apart from a value outside its support.
+    result.tag.parameter_condition = valid
+    return result
+
+
+def parameter_conditions(graph: TensorVariable, value: TensorVariable) -> list[TensorVariable]:
+    """The parameter conditions of every :func:`check_parameters` inside ``graph``.
+
+    Conditions that depend on ``value`` (support checks) are left out: a
+    compound density (mixture, hurdle) adds the rest to its own
+    :func:`check_parameters`, so that an invalid component parameter gives
+    ``-inf`` for the whole density.
+    """
+    found: dict[int, TensorVariable] = {}
+    for variable in ancestors([graph]):
+        condition = getattr(variable.tag, "parameter_condition", None)
+        if condition is not None and id(condition) not in found and value not in ancestors([condition]):
+            found[id(condition)] = condition
+    return list(found.values())
 
 
 class SurvivingRandomVariableError(RuntimeError):

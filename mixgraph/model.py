@@ -20,7 +20,6 @@ import pytensor.tensor as pt
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.tensor import TensorVariable
 
-from mixgraph import logprob
 from mixgraph import point as point_functions
 from mixgraph import transforms as transform_module
 from mixgraph.registry import DEFAULT_TRANSFORM, distribution_parameters
@@ -241,17 +240,33 @@ class Model:
         return self.value_vars
 
     # ------------------------------------------------------- log-density
-    def logp(self, *, jacobian: bool = True, sum: bool = True) -> TensorVariable | list:
-        """The joint log-density as a PyTensor graph in the value variables."""
-        return logprob.model_logp(self, jacobian=jacobian, sum=sum)
+    def logp(self, vars: Any = None, *, jacobian: bool = True, sum: bool = True) -> TensorVariable | list:
+        """The log-density as a PyTensor graph in the value variables.
 
-    def compile_logp(self, *, jacobian: bool = True, sum: bool = True, mode: Any = None) -> Any:
-        """Compiled joint log-density, taking a point dict of value variables.
+        ``vars``: random variables, potentials or their names whose terms are
+        included (all by default), as in PyMC.
+        """
+        return point_functions.select_logp(self, vars, jacobian=jacobian, sum=sum)
+
+    def compile_logp(
+        self, vars: Any = None, *, jacobian: bool = True, sum: bool = True, mode: Any = None
+    ) -> Any:
+        """Compiled log-density of ``vars`` (all by default), taking a point dict of value variables.
 
         ``mode`` is a PyTensor compile mode; ``"FAST_COMPILE"`` compiles in
         milliseconds for one-off evaluations (the default is Numba).
         """
-        return point_functions.compile_logp(self, jacobian=jacobian, sum=sum, mode=mode)
+        return point_functions.compile_logp(self, vars, jacobian=jacobian, sum=sum, mode=mode)
+
+    def compile_fn(
+        self, outs: Any, *, inputs: list | None = None, point_fn: bool = True, mode: Any = None
+    ) -> Any:
+        """Compile ``outs`` (a variable or a list) as a function of a point dict, as PyMC's.
+
+        ``inputs`` defaults to the value variables ``outs`` depend on;
+        ``point_fn=False`` takes the inputs positionally.
+        """
+        return point_functions.compile_fn(self, outs, inputs=inputs, point_fn=point_fn, mode=mode)
 
     def compile_dlogp(self, *, jacobian: bool = True, mode: Any = None) -> Any:
         """Compiled gradient, taking a point dict and returning one (``mode`` as in :meth:`compile_logp`)."""

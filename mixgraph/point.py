@@ -15,8 +15,10 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 from pytensor.graph.replace import graph_replace
+from pytensor.graph.traversal import graph_inputs
 from pytensor.tensor import TensorVariable
 
+from mixgraph.compile import stabilize_graph
 from mixgraph.logprob import check_no_random_variables, model_logp, model_logp_terms
 from mixgraph.registry import SUPPORT_POINT, distribution_parameters
 
@@ -25,6 +27,8 @@ __all__ = [
     "initial_point_expressions",
     "initial_point",
     "compile_point_function",
+    "compile_fn",
+    "select_logp",
     "compile_logp",
     "compile_dlogp",
     "compile_logp_dlogp",
@@ -120,32 +124,115 @@ def compile_point_function(
     return evaluate
 
 
-def compile_logp(model: Any, *, jacobian: bool = True, sum: bool = True, mode: Any = None) -> Callable:
-    """Compiled joint log-density (``sum=False``: one array per variable)."""
-    outputs = model_logp(model, jacobian=jacobian, sum=sum)
-    function = compile_point_function(model, outputs if not sum else [outputs], mode=mode)
+def _term_name(model: Any, variable: Any, known: list[str]) -> str:
+    """The name of the log-density term of ``variable`` (a variable, its value variable or a name)."""
+    owners = {rv: rv.name for rv in model.free_RVs + model.observed_RVs}
+    owners.update({model.rvs_to_values[rv]: rv.name for rv in model.free_RVs + model.observed_RVs})
+    owners.update({potential: potential.name for potential in model.potentials})
+    name = variable if isinstance(variable, str) else owners.get(variable)
+    if name not in known:
+        raise ValueError(
+            f"vars= names {variable!r}, which has no log-density term in this model; give random "
+            f"variables, potentials or their names, among {known}"
+        )
+    return name
+
+
+def select_logp(
+    model: Any, vars: Any = None, *, jacobian: bool = True, sum: bool = True
+) -> TensorVariable | list:
+    """The log-density of ``vars`` only (all terms if ``None``), as PyMC's ``Model.logp``.
+
+    ``vars`` is one or a list of random variables, potentials, value
+    variables or their names; ``sum=False`` gives one element-wise term per
+    variable, in the order given.
+    """
+    terms = model_logp_terms(model, jacobian=jacobian)
+    if vars is None:
+        names = list(terms)
+    else:
+        vars = [vars] if isinstance(vars, (str, TensorVariable)) else list(vars)
+        names = [_term_name(model, variable, list(terms)) for variable in vars]
+        names = list(dict.fromkeys(names))
+    selected = [terms[name] for name in names]
+    if not sum:
+        return selected
+    return pt.add(*[pt.sum(term) for term in selected]) if selected else pt.constant(0.0)
+
+
+def compile_fn(
+    model: Any, outputs: Any, *, inputs: list | None = None, point_fn: bool = True, mode: Any = None
+) -> Callable:
+    """Compile ``outputs`` as PyMC's ``Model.compile_fn`` does.
+
+    ``inputs`` defaults to the model's value variables that ``outputs``
+    depend on. With ``point_fn=True`` the function takes a point dict (keys
+    the inputs' names; other keys are ignored), else the inputs positionally.
+    A single output gives a single array, a list of outputs a list.
+    """
+    single = not isinstance(outputs, (list, tuple))
+    output_list = [outputs] if single else list(outputs)
+    if inputs is None:
+        used = set(graph_inputs(output_list))
+        inputs = [value for value in model.value_vars if value in used]
+    function = pytensor.function(list(inputs), output_list, mode=mode, on_unused_input="ignore")
+    names = [variable.name for variable in inputs]
+
+    def call(*arguments: Any) -> Any:
+        results = function(*arguments)
+        return results[0] if single else results
+
+    if not point_fn:
+        return call
+
+    def evaluate(point: dict) -> Any:
+        missing = [name for name in names if name not in point]
+        if missing:
+            raise KeyError(f"the point has no value for {missing}; it needs {names}")
+        return call(*[point[name] for name in names])
+
+    return evaluate
+
+
+def compile_logp(
+    model: Any, vars: Any = None, *, jacobian: bool = True, sum: bool = True, mode: Any = None
+) -> Callable:
+    """Compiled log-density of ``vars`` (all terms by default; ``sum=False``: one array per variable).
+
+    The graph gets the sampler's rewrites (:func:`mixgraph.compile.stabilize_graph`).
+    """
+    outputs = select_logp(model, vars, jacobian=jacobian, sum=sum)
+    outputs = stabilize_graph(outputs if not sum else [outputs])
+    function = compile_point_function(model, outputs, mode=mode)
     if sum:
         return lambda point: float(function(point)[0])
     return function
 
 
+def _stabilized_logp_and_gradients(model: Any, jacobian: bool) -> tuple:
+    """The joint log-density, rewritten as the sampler's, and its gradients (taken after)."""
+    logp = stabilize_graph(model_logp(model, jacobian=jacobian))
+    values = model.value_vars
+    return logp, pytensor.grad(logp, values) if values else []
+
+
 def compile_dlogp(model: Any, *, jacobian: bool = True, mode: Any = None) -> Callable:
     """Compiled gradient: a point -> a dict of gradients by value-variable name."""
-    logp = model_logp(model, jacobian=jacobian)
-    values = model.value_vars
-    function = compile_point_function(model, pytensor.grad(logp, values), mode=mode)
-    return lambda point: dict(zip([value.name for value in values], function(point)))
+    _, gradients = _stabilized_logp_and_gradients(model, jacobian)
+    function = compile_point_function(model, gradients, mode=mode)
+    names = [value.name for value in model.value_vars]
+    return lambda point: dict(zip(names, function(point)))
 
 
 def compile_logp_dlogp(model: Any, *, jacobian: bool = True, mode: Any = None) -> Callable:
     """Compiled log-density and gradient: a point -> (float, dict of gradients)."""
-    logp = model_logp(model, jacobian=jacobian)
-    values = model.value_vars
-    function = compile_point_function(model, [logp, *pytensor.grad(logp, values)], mode=mode)
+    logp, gradients = _stabilized_logp_and_gradients(model, jacobian)
+    function = compile_point_function(model, [logp, *gradients], mode=mode)
+    names = [value.name for value in model.value_vars]
 
     def evaluate(point: dict) -> tuple[float, dict]:
-        logp_value, *gradients = function(point)
-        return float(logp_value), dict(zip([value.name for value in values], gradients))
+        logp_value, *gradient_values = function(point)
+        return float(logp_value), dict(zip(names, gradient_values))
 
     return evaluate
 
@@ -158,5 +245,6 @@ def point_logps(model: Any, point: dict | None = None, *, round_digits: int = 2)
     point = initial_point(model) if point is None else point
     terms = model_logp_terms(model)
     names = list(terms)
-    function = compile_point_function(model, [pt.sum(terms[name]) for name in names], mode=QUICK_MODE)
+    outputs = stabilize_graph([pt.sum(terms[name]) for name in names])
+    function = compile_point_function(model, outputs, mode=QUICK_MODE)
     return {name: round(float(value), round_digits) for name, value in zip(names, function(point))}

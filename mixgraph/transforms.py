@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 import pytensor.tensor as pt
 from pytensor.tensor import TensorVariable
 
+from mixgraph.math import logsumexp
+
 __all__ = [
     "Transform",
     "LogTransform",
@@ -186,7 +188,7 @@ class SimplexTransform(Transform):
     def log_jac_det(self, value, *inputs):
         padded = pt.concatenate([value, pt.zeros_like(value[..., :1])], axis=-1)
         length = pt.cast(padded.shape[-1], "float64")
-        return pt.sum(value, axis=-1) - length * pt.logsumexp(padded, axis=-1)
+        return pt.sum(value, axis=-1) - length * logsumexp(padded, axis=-1)
 
 
 class OrderedTransform(Transform):

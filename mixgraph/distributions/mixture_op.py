@@ -20,12 +20,12 @@ from collections.abc import Sequence
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
-from pytensor.gradient import zero_grad
 from pytensor.tensor import TensorVariable
 from pytensor.tensor.random.op import RandomVariable
 from pytensor.tensor.utils import safe_signature
 
-from mixgraph.logprob import check_parameters
+from mixgraph.logprob import check_parameters, parameter_conditions
+from mixgraph.math import logsumexp
 from mixgraph.registry import LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
 
 __all__ = ["MixtureRV", "safe_log", "safe_logsumexp", "WEIGHT_SUM_TOLERANCE"]
@@ -48,17 +48,9 @@ def safe_log(weights: TensorVariable) -> TensorVariable:
 def safe_logsumexp(terms: TensorVariable, axis: int = -1) -> TensorVariable:
     """``log(sum(exp(terms)))`` along ``axis``, NaN-free in value and gradient.
 
-    Where every term is ``-inf`` the result is ``-inf`` with gradient 0 (the
-    ``where(isneginf)`` guard: neither ``-inf - (-inf)`` nor ``log(0)`` is
-    ever differentiated); the shift by the maximum carries no gradient, so
-    the gradient is exactly the softmax of the terms.
+    The one implementation is :func:`mixgraph.math.logsumexp`; see there.
     """
-    maximum = pt.max(terms, axis=axis, keepdims=True)
-    all_neginf = pt.isneginf(maximum)
-    shift = zero_grad(pt.switch(pt.isinf(maximum), 0.0, maximum))
-    total = pt.sum(pt.exp(terms - shift), axis=axis, keepdims=True)
-    result = pt.switch(all_neginf, -np.inf, pt.log(pt.switch(all_neginf, 1.0, total)) + shift)
-    return pt.squeeze(result, axis=axis)
+    return logsumexp(terms, axis=axis)
 
 
 def _parameter_counts(ops: Sequence[RandomVariable]) -> tuple[int, ...]:
@@ -190,8 +182,12 @@ def valid_weights(weights: TensorVariable) -> list:
 @LOGP.register(MixtureRV, takes_op=True)
 def mixture_logp(op: MixtureRV, value, *parameters):
     weights, groups = op.split_parameters(parameters)
-    terms = safe_log(weights) + component_logps(op, value, groups)
-    return check_parameters(safe_logsumexp(terms, axis=-1), *valid_weights(weights))
+    logps = component_logps(op, value, groups)
+    terms = safe_log(weights) + logps
+    # an invalid component parameter makes the mixture -inf; a value outside a
+    # component's support only removes that component from the sum
+    conditions = valid_weights(weights) + parameter_conditions(logps, value)
+    return check_parameters(safe_logsumexp(terms, axis=-1), *conditions)
 
 
 @LOGCDF.register(MixtureRV, takes_op=True)
@@ -205,7 +201,8 @@ def mixture_logcdf(op: MixtureRV, value, *parameters):
     else:
         terms = [LOGCDF.get(c)(value, *g) for c, g in zip(op.component_ops, groups)]
         logcdfs = pt.stack(pt.broadcast_arrays(*terms), axis=-1)
-    return check_parameters(safe_logsumexp(safe_log(weights) + logcdfs, axis=-1), *valid_weights(weights))
+    conditions = valid_weights(weights) + parameter_conditions(logcdfs, value)
+    return check_parameters(safe_logsumexp(safe_log(weights) + logcdfs, axis=-1), *conditions)
 
 
 def component_variables(op: MixtureRV, batch: tuple, weights, groups: list) -> list[TensorVariable]:

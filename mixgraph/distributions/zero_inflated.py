@@ -26,7 +26,7 @@ from scipy import stats
 from mixgraph.distributions.base import Distribution, as_parameter, check_constant
 from mixgraph.distributions.mixture import Mixture, mixture_dist
 from mixgraph.distributions.mixture_op import safe_log
-from mixgraph.logprob import check_parameters
+from mixgraph.logprob import check_parameters, parameter_conditions
 from mixgraph.registry import LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
 
 __all__ = [
@@ -204,17 +204,23 @@ def hurdle_logp(op: HurdleRV, value, psi, *parameters):
     safe_value = pt.switch(is_zero, pt.ones_like(value), value)
     positive = safe_log(psi) + _base_logp(op, safe_value, parameters) - _log_positive_mass(op, safe_value, parameters)
     logp = pt.switch(is_zero, safe_log1m(psi), positive)
-    return check_parameters(logp, pt.ge(psi, 0), pt.le(psi, 1))
+    # an invalid base parameter gives -inf at every value, zeros included
+    return check_parameters(logp, pt.ge(psi, 0), pt.le(psi, 1), *parameter_conditions(positive, value))
 
 
 @LOGCDF.register(HurdleRV, takes_op=True)
 def hurdle_logcdf(op: HurdleRV, value, psi, *parameters):
-    base_cdf = pt.exp(LOGCDF.get(op.base_op)(value, *parameters))
+    base_logcdf = LOGCDF.get(op.base_op)(value, *parameters)
+    conditions = parameter_conditions(base_logcdf, value)
+    base_cdf = pt.exp(base_logcdf)
     if op.discrete:
-        zero_mass = pt.exp(_base_logp(op, pt.zeros_like(value), parameters))
+        zero_logp = _base_logp(op, pt.zeros_like(value), parameters)
+        conditions += parameter_conditions(zero_logp, value)
+        zero_mass = pt.exp(zero_logp)
         base_cdf = (base_cdf - zero_mass) / (1.0 - zero_mass)
     cdf = (1.0 - psi) + psi * pt.clip(base_cdf, 0.0, 1.0)
-    return check_parameters(pt.switch(pt.lt(value, 0), -np.inf, pt.log(cdf)), pt.ge(psi, 0), pt.le(psi, 1))
+    logcdf = pt.switch(pt.lt(value, 0), -np.inf, pt.log(cdf))
+    return check_parameters(logcdf, pt.ge(psi, 0), pt.le(psi, 1), *conditions)
 
 
 def _base_variable(op: HurdleRV, rv, parameters):
