@@ -248,3 +248,23 @@ def test_ctrl_c_while_packing_keeps_the_draws(model, monkeypatch, interrupt_run)
     assert any("2 further Ctrl-C" in message and "deferred" in message for message in messages), messages
     assert np.all(np.isfinite(idata.posterior["mu"].values))
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+
+
+def test_sample_from_a_worker_thread_leaves_signals_alone(model):
+    """Python delivers signals to the main thread only; elsewhere the guard must not install a handler."""
+    import threading
+
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(mg.sample(draws=10, tune=10, chains=1, random_seed=1, model=model,
+                                     progressbar=False, compute_convergence_checks=False))
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    assert not errors, errors
+    assert results[0].posterior.sizes["draw"] == 10

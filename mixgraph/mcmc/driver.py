@@ -3,7 +3,9 @@
 Each chain runs in its own worker thread; the compiled kernel releases the
 GIL (``nogil=True``), so chains use all cores. Between chunks a worker checks
 a stop flag, which the main thread sets on ``KeyboardInterrupt``: every draw
-completed so far is kept. Every chain owns a ``numpy.random.Generator``
+completed so far is kept. Inside an :class:`InterruptGuard` (as ``sample()``
+runs), a second Ctrl-C while the chains stop or the draws are packed is
+deferred instead of raised, so it cannot lose the draws. Every chain owns a ``numpy.random.Generator``
 spawned from one ``SeedSequence``, so the draws depend only on the seed, not
 on the number of threads or on their scheduling.
 
