@@ -17,6 +17,7 @@ from pytensor.graph.traversal import ancestors
 from pytensor.tensor import TensorVariable
 from pytensor.tensor.random.op import RandomVariable
 
+from mixgraph import validation
 from mixgraph.inference_data import observed_data, to_inference_data
 from mixgraph.model import modelcontext
 from mixgraph.point import QUICK_MODE
@@ -38,7 +39,7 @@ def _rng_updates(outputs: list[TensorVariable]) -> dict[SharedVariable, TensorVa
 def compile_forward_function(outputs: list[TensorVariable], random_seed: Any = None, inputs: list | None = None) -> Any:
     """Compile ``outputs`` with every generator in their graph seeded and updated."""
     updates = _rng_updates(outputs)
-    seeds = np.random.SeedSequence(random_seed).spawn(len(updates))
+    seeds = validation.as_seed_sequence(random_seed).spawn(len(updates))
     for rng, seed in zip(sorted(updates, key=lambda rng: str(rng.auto_name)), seeds):
         rng.set_value(np.random.default_rng(seed), borrow=True)
     return pytensor.function(inputs or [], outputs, updates=updates, mode=QUICK_MODE, on_unused_input="ignore")
@@ -53,12 +54,14 @@ def draw(vars: TensorVariable | Sequence[TensorVariable], draws: int = 1, random
     draws : int
         Number of draws; the result gets a leading axis of that length unless
         ``draws == 1``.
-    random_seed : int, SeedSequence or None
+    random_seed : int, SeedSequence, Generator, RandomState or None
 
     Returns
     -------
     numpy.ndarray or list of numpy.ndarray
     """
+    draws = validation.check_count("draws", draws, 1)
+    random_seed = validation.as_seed_sequence(random_seed)
     single = isinstance(vars, TensorVariable)
     outputs = [vars] if single else list(vars)
     function = compile_forward_function(outputs, random_seed)
@@ -73,6 +76,15 @@ def sample_prior_predictive(
 ) -> Any:
     """Draw from the prior and the prior predictive distribution.
 
+    Parameters
+    ----------
+    draws : int
+        Number of draws (at least 1).
+    model : Model, optional
+    var_names : sequence of str, optional
+        Variables to draw (default: all).
+    random_seed : int, SeedSequence, Generator, RandomState or None
+
     Returns
     -------
     arviz.InferenceData
@@ -80,6 +92,8 @@ def sample_prior_predictive(
         ``prior_predictive`` (observed variables) and ``observed_data``, with
         the model's coords and dims; each draw on a single chain.
     """
+    draws = validation.check_count("draws", draws, 1)
+    random_seed = validation.as_seed_sequence(random_seed)
     model = modelcontext(model)
     observed_names = [rv.name for rv in model.observed_RVs]
     candidates = model.free_RVs + model.deterministics + model.observed_RVs

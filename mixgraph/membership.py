@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytensor.tensor as pt
 
+from mixgraph import validation
 from mixgraph.distributions.mixture_op import MixtureRV, component_logps, safe_log
 from mixgraph.model import modelcontext
 from mixgraph.predictive import _posterior_arrays, _vectorized_over_draws
@@ -96,7 +97,7 @@ def component_assignments(
         Integer indices with dims ``(chain, draw, *observation dims)``.
     """
     probabilities = component_probabilities(idata, var_name, model, component_dim)
-    rng = np.random.default_rng(random_seed)
+    rng = np.random.default_rng(validation.as_seed_sequence(random_seed))
     values = probabilities.values
     cumulative = np.cumsum(values, axis=-1)
     uniforms = rng.random(values.shape[:-1] + (1,))

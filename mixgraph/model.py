@@ -22,6 +22,7 @@ from pytensor.tensor import TensorVariable
 
 from mixgraph import point as point_functions
 from mixgraph import transforms as transform_module
+from mixgraph import validation
 from mixgraph.registry import DEFAULT_TRANSFORM, distribution_parameters
 
 __all__ = ["Model", "modelcontext", "Data", "Deterministic", "Potential", "set_data", "UNSET"]
@@ -282,6 +283,7 @@ class Model:
         ``random_seed`` is accepted for PyMC compatibility; the initial point is
         deterministic (support points or ``initval``); the sampler adds jitter.
         """
+        validation.as_seed_sequence(random_seed)  # a seed of the wrong type is an error
         return point_functions.initial_point(self)
 
     def point_logps(self, point: dict | None = None) -> dict[str, float]:

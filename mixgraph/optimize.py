@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.optimize
 
+from mixgraph import validation
 from mixgraph.compile import compile_numba_logp, flat_layout, flatten_point, unflatten_vector
 from mixgraph.draws import constrained_draws
 from mixgraph.model import modelcontext
@@ -25,6 +26,7 @@ def find_MAP(
     progressbar: bool = True,
     include_transformed: bool = True,
     jacobian: bool = False,
+    **kwargs: Any,
 ) -> dict[str, np.ndarray]:
     """Find the mode of the posterior with L-BFGS-B (``scipy.optimize``).
 
@@ -40,6 +42,8 @@ def find_MAP(
     jacobian : bool
         Include the transforms' log-Jacobians. The default, False, finds the
         mode of the posterior density in the constrained space.
+    **kwargs
+        None are accepted (an unknown keyword is a ``TypeError``).
 
     Returns
     -------
@@ -47,8 +51,11 @@ def find_MAP(
         Constrained values of the free variables and deterministics (and the
         unconstrained values if ``include_transformed``).
     """
+    validation.reject_pymc_keywords("find_MAP", kwargs)
+    maxeval = validation.check_count("maxeval", maxeval, 1)
     model = modelcontext(model)
-    point = initial_point(model, start)
+    validation.check_free_discrete(model)
+    point = initial_point(model, start, argument="start")
     layout = flat_layout(point, [value.name for value in model.value_vars])
     compiled = compile_numba_logp(model, layout, jacobian=jacobian)
     gradient = np.zeros(layout.size)

@@ -18,6 +18,7 @@ from pytensor.graph.replace import graph_replace
 from pytensor.graph.traversal import graph_inputs
 from pytensor.tensor import TensorVariable
 
+from mixgraph import validation
 from mixgraph.compile import stabilize_graph
 from mixgraph.logprob import check_no_random_variables, model_logp, model_logp_terms
 from mixgraph.registry import SUPPORT_POINT, distribution_parameters
@@ -85,8 +86,18 @@ def initial_point_expressions(model: Any, overrides: dict | None = None) -> dict
     return expressions
 
 
-def initial_point(model: Any, overrides: dict | None = None) -> dict[str, np.ndarray]:
-    """Concrete initial values of every value variable (unconstrained space)."""
+def initial_point(model: Any, overrides: dict | None = None, *, argument: str = "initvals") -> dict[str, np.ndarray]:
+    """Concrete initial values of every value variable (unconstrained space).
+
+    Raises
+    ------
+    ValueError
+        If ``overrides`` names no free variable (or a transformed value
+        variable such as ``"sigma_log__"``), has a value of the wrong shape,
+        or a given value (``overrides`` or ``initval=``) is outside its
+        variable's support.
+    """
+    given = _given_initial_values(model, overrides, argument)
     expressions = initial_point_expressions(model, overrides)
     if not expressions:
         return {}
@@ -94,8 +105,10 @@ def initial_point(model: Any, overrides: dict | None = None) -> dict[str, np.nda
     function = pytensor.function([], [expressions[name] for name in names], mode=QUICK_MODE)
     values = function()
     point = {}
-    for name, value in zip(names, values):
+    for rv, name, value in zip(model.free_RVs, names, values):
         value = np.asarray(value)
+        if rv in given:
+            validation.check_initial_value_support(rv, given[rv][0], value, name, given[rv][1])
         if not np.all(np.isfinite(value)):
             raise ValueError(
                 f"the initial value of {name} is not finite ({value}); give an initval= "
@@ -104,6 +117,22 @@ def initial_point(model: Any, overrides: dict | None = None) -> dict[str, np.nda
             )
         point[name] = value
     return point
+
+
+def _given_initial_values(model: Any, overrides: dict | None, argument: str) -> dict:
+    """Random variable -> (value, argument name) of each given initial value, checked."""
+    validation.check_initval_names(model, overrides, argument)
+    overrides = overrides or {}
+    given = {}
+    for rv in model.free_RVs:
+        if rv.name in overrides:
+            given[rv] = (np.asarray(overrides[rv.name]), argument)
+        elif model.rvs_to_initial_values.get(rv) is not None:
+            given[rv] = (np.asarray(model.rvs_to_initial_values[rv]), "initval")
+    validation.check_initial_value_shapes(
+        {rv: value for rv, (value, name) in given.items() if name == argument}, argument
+    )
+    return given
 
 
 def compile_point_function(

@@ -7,6 +7,7 @@ every free variable replaced by a batch of posterior draws (PyTensor's
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from pytensor.tensor.random.op import RandomVariable
 from pytensor.tensor.random.utils import compute_batch_shape
 from pytensor.tensor.type_other import NoneConst, NoneTypeT
 
+from mixgraph import validation
 from mixgraph.forward import compile_forward_function
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
 from mixgraph.logprob import logp
@@ -47,25 +49,28 @@ def _posterior_arrays(idata: Any, model: Any) -> tuple[dict, tuple]:
 
 
 def sample_posterior_predictive(
-    idata: Any,
+    trace: Any = None,
     var_names: Sequence[str] | None = None,
     random_seed: Any = None,
     extend_inferencedata: bool = False,
     predictions: bool = False,
     progressbar: bool = True,
     model: Any = None,
+    *,
+    idata: Any = None,
 ) -> Any:
     """Draw the observed variables (and any others asked for) at every posterior draw.
 
     Parameters
     ----------
-    idata : arviz.InferenceData
-        With a ``posterior`` group holding every free variable.
+    trace : arviz.InferenceData
+        With a ``posterior`` group holding every free variable (PyMC's name
+        of this argument; ``idata=`` is accepted too).
     var_names : sequence of str, optional
         Variables to draw (default: the observed variables). Free variables
         named here are copied from the posterior; deterministics and observed
         variables are recomputed or drawn.
-    random_seed : int, SeedSequence or None
+    random_seed : int, SeedSequence, Generator, RandomState or None
     extend_inferencedata : bool
         Add the new group to ``idata`` and return it.
     predictions : bool
@@ -75,13 +80,31 @@ def sample_posterior_predictive(
     progressbar : bool
         Accepted for PyMC compatibility (the work is one vectorised call).
     model : Model, optional
+    idata : arviz.InferenceData, optional
+        The same as ``trace``.
 
     Returns
     -------
     arviz.InferenceData
+
+    Warns
+    -----
+    UserWarning
+        When there is nothing to predict: no observed variables (a
+        likelihood written as a ``Potential``) and no ``var_names``.
     """
+    idata = _one_posterior(trace, idata)
+    random_seed = validation.as_seed_sequence(random_seed)
     model = modelcontext(model)
     names = [rv.name for rv in model.observed_RVs] if var_names is None else list(var_names)
+    if not names:
+        warnings.warn(
+            "sample_posterior_predictive: the model has no observed variables (a likelihood "
+            "written as a Potential cannot be drawn from), so there is nothing to predict and "
+            "the posterior_predictive group is empty. Write the likelihood as a distribution "
+            "with observed=, or name deterministics or variables to compute in var_names=.",
+            UserWarning, stacklevel=2,
+        )
     free_names = {rv.name for rv in model.free_RVs}
     arrays, leading = _posterior_arrays(idata, model)
     targets = [model[name] for name in names if name not in free_names]
@@ -94,6 +117,21 @@ def sample_posterior_predictive(
     for variable, value in zip(targets, values):
         group[variable.name] = value.reshape(leading + value.shape[1:])
     return _predictive_inference_data(idata, model, group, predictions, extend_inferencedata)
+
+
+def _one_posterior(trace: Any, idata: Any) -> Any:
+    """The InferenceData given as ``trace`` (PyMC's name) or ``idata``."""
+    if trace is not None and idata is not None:
+        raise TypeError("sample_posterior_predictive: give trace= or idata=, not both")
+    given = trace if trace is not None else idata
+    if given is None:
+        raise TypeError("sample_posterior_predictive() needs the result of mg.sample() as trace=")
+    if not hasattr(given, "posterior"):
+        raise TypeError(
+            f"sample_posterior_predictive: trace must be an arviz.InferenceData with a posterior "
+            f"group (the result of mg.sample()), got {type(given).__name__}"
+        )
+    return given
 
 
 def _predictive_inference_data(idata, model, group, predictions, extend):

@@ -19,7 +19,8 @@ from mixgraph.chain_modes import chain_disagreement_messages
 from mixgraph.compile import CompiledLogp, compile_numba_logp, flat_layout, unflatten_vector
 from mixgraph.draws import constrained_draws, log_likelihood_draws
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
-from mixgraph.mcmc.driver import run_chains
+from mixgraph import validation
+from mixgraph.mcmc.driver import InterruptGuard, run_chains
 from mixgraph.model import modelcontext
 from mixgraph.point import initial_point, point_logps
 from mixgraph.progress import ProgressBar
@@ -89,9 +90,20 @@ def _initial_failure_message(model: Any, compiled: CompiledLogp, start: np.ndarr
 
 
 def _seed_sequences(random_seed: Any, count: int) -> list[np.random.SeedSequence]:
-    if isinstance(random_seed, np.random.SeedSequence):
-        return random_seed.spawn(count)
-    return np.random.SeedSequence(random_seed).spawn(count)
+    return validation.as_seed_sequence(random_seed).spawn(count)
+
+
+def _checked_arguments(draws, tune, chains, cores, target_accept, max_tree_depth, unknown) -> tuple:
+    """The validated ``(draws, tune, chains, cores, target_accept, max_tree_depth)``."""
+    validation.reject_pymc_keywords("sample", unknown)
+    return (
+        validation.check_count("draws", draws, 0),
+        DEFAULT_TUNE if tune is None else validation.check_count("tune", tune, 0),
+        validation.check_count("chains", chains, 1),
+        None if cores is None else validation.check_count("cores", cores, 1),
+        validation.check_open_unit_interval("target_accept", target_accept),
+        validation.check_count("max_tree_depth", max_tree_depth, 1),
+    )
 
 
 def sample(
@@ -110,6 +122,7 @@ def sample(
     compute_convergence_checks: bool = True,
     model: Any = None,
     adaptation: str = "nutpie",
+    **kwargs: Any,
 ) -> Any:
     """Draw from the posterior with the No-U-Turn Sampler.
 
@@ -128,10 +141,12 @@ def sample(
         Target mean acceptance probability of the step-size adaptation.
     max_tree_depth : int
         Maximum depth of the NUTS tree (2**depth leapfrog steps).
-    random_seed : int, SeedSequence or None
-        Fixes every random choice; the same seed gives identical draws.
+    random_seed : int, SeedSequence, Generator, RandomState or None
+        Fixes every random choice; the same seed (or the same generator
+        state) gives identical draws.
     initvals : dict, optional
-        Variable name -> starting value (constrained space).
+        Variable name -> starting value (constrained space, under the
+        variable's own name: ``"sigma"``, not ``"sigma_log__"``).
     progressbar : bool
     var_names : sequence of str, optional
         Variables kept in the posterior (default: all free variables and
@@ -146,43 +161,68 @@ def sample(
     adaptation : {"nutpie", "stan"}
         Mass-matrix adaptation: from draws and gradients (default), or
         Stan's windowed variance of draws.
+    **kwargs
+        None are accepted; PyMC's ``init=`` and ``step=`` get an error that
+        says what to write instead.
 
     Returns
     -------
     arviz.InferenceData
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad argument (see ``docs/guide/errors.md``).
+    mixgraph.validation.FreeDiscreteError
+        For a free discrete variable.
     """
+    draws, tune, chains, cores, target_accept, max_tree_depth = _checked_arguments(
+        draws, tune, chains, cores, target_accept, max_tree_depth, kwargs)
+    chain_seeds = _seed_sequences(random_seed, 2)
     model = modelcontext(model)
-    tune = DEFAULT_TUNE if tune is None else int(tune)
+    validation.check_free_discrete(model)
     began = time.perf_counter()
     point = initial_point(model, initvals)
     layout = flat_layout(point, [value.name for value in model.value_vars])
     if layout.size == 0:
         raise SamplingError("the model has no free variables: there is nothing to sample")
     compiled = compile_numba_logp(model, layout)
-    initial_seed, chain_seed = _seed_sequences(random_seed, 2)
+    initial_seed, chain_seed = chain_seeds
     starts = jittered_starts(model, compiled, np.concatenate(
         [np.asarray(point[name], dtype=np.float64).ravel() for name in layout.names]), chains, initial_seed)
     compiled_at = time.perf_counter()
     bar = ProgressBar(chains * (tune + draws), f"Sampling {chains} chains", enabled=progressbar)
-    result = run_chains(
-        compiled.logp_fn, compiled.float_data, compiled.int_data, starts, draws=draws, tune=tune,
-        seed=chain_seed, target_accept=target_accept, max_tree_depth=max_tree_depth,
-        adaptation=adaptation, cores=cores, progress=bar.update,
-    )
-    bar.close()
-    sampled_at = time.perf_counter()
-    if result.interrupted:
-        warnings.warn(
-            f"Sampling was interrupted; returning the {int(min(result.n_completed))} iterations "
-            f"per chain completed so far.", RuntimeWarning, stacklevel=2,
+    with InterruptGuard() as guard:
+        result = run_chains(
+            compiled.logp_fn, compiled.float_data, compiled.int_data, starts, draws=draws, tune=tune,
+            seed=chain_seed, target_accept=target_accept, max_tree_depth=max_tree_depth,
+            adaptation=adaptation, cores=cores, progress=bar.update,
         )
-    idata = _build_inference_data(
-        model, compiled, result, tune, var_names, discard_tuned_samples, idata_kwargs or {},
-        timings=(began, compiled_at, sampled_at),
-    )
+        guard.defer()  # a Ctrl-C from here on must not lose the draws
+        bar.close()
+        sampled_at = time.perf_counter()
+        idata = _build_inference_data(
+            model, compiled, result, tune, var_names, discard_tuned_samples, idata_kwargs or {},
+            timings=(began, compiled_at, sampled_at),
+        )
+    _warn_interrupted(result, guard.deferred)
     if compute_convergence_checks and len(idata.posterior.draw) > 0:
         check_convergence(idata)
     return idata
+
+
+def _warn_interrupted(result: Any, deferred: int) -> None:
+    if result.interrupted:
+        warnings.warn(
+            f"Sampling was interrupted; returning the {int(min(result.n_completed))} iterations "
+            f"per chain completed so far.", RuntimeWarning, stacklevel=3,
+        )
+    if deferred:
+        warnings.warn(
+            f"{deferred} further Ctrl-C received while the draws were being stopped and packed "
+            f"were deferred, so that the draws are kept. Press Ctrl-C once, and wait for the "
+            f"result.", RuntimeWarning, stacklevel=3,
+        )
 
 
 def _split(array: np.ndarray, tune: int, completed: int) -> tuple[np.ndarray, np.ndarray]:

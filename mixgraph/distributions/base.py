@@ -22,6 +22,7 @@ from pytensor.graph.basic import Constant, Variable
 from pytensor.tensor import TensorVariable
 
 from mixgraph.model import UNSET, modelcontext
+from mixgraph.validation import check_initial_value_shapes
 from mixgraph.shapes import ShapeLike, as_shape_tuple, resolve_shape, shape_to_size, static_value
 
 __all__ = ["Distribution", "ParameterError", "check_constant", "as_parameter"]
@@ -139,6 +140,11 @@ class Distribution:
                 f"{cls.__name__}({name!r}, ...) was created outside any model. Create it inside "
                 f"`with mg.Model():`, or use {cls.__name__}.dist(...) for an unnamed variable."
             ) from None
+        if "testval" in kwargs:
+            raise TypeError(
+                f"{cls.__name__} '{name}': testval= is PyMC's old name of the starting value; "
+                f"write initval= instead."
+            )
         observed_variable, observed_shape = cls._prepare_observed(name, observed, model)
         shape, size, dims = resolve_shape(
             name, shape=shape, size=size, dims=dims, observed_shape=observed_shape, model=model
@@ -149,6 +155,9 @@ class Distribution:
             raise ValueError(f"{cls.__name__} '{name}': {error}") from None
         except ValueError as error:
             raise ValueError(f"{cls.__name__} '{name}': {error}") from error
+        if initval is not None and observed is None:
+            rv.name = name
+            check_initial_value_shapes({rv: np.asarray(initval)}, "initval")
         return model.register_rv(
             rv, name, observed=observed_variable, dims=dims, initval=initval,
             transform=transform, default_transform=default_transform,

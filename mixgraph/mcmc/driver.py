@@ -3,7 +3,9 @@
 Each chain runs in its own worker thread; the compiled kernel releases the
 GIL (``nogil=True``), so chains use all cores. Between chunks a worker checks
 a stop flag, which the main thread sets on ``KeyboardInterrupt``: every draw
-completed so far is kept. Every chain owns a ``numpy.random.Generator``
+completed so far is kept. Inside an :class:`InterruptGuard` (as ``sample()``
+runs), a second Ctrl-C while the chains stop or the draws are packed is
+deferred instead of raised, so it cannot lose the draws. Every chain owns a ``numpy.random.Generator``
 spawned from one ``SeedSequence``, so the draws depend only on the seed, not
 on the number of threads or on their scheduling.
 
@@ -17,6 +19,7 @@ process kept one core busy).
 """
 
 import os
+import signal
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Callable, NamedTuple
@@ -33,7 +36,7 @@ from mixgraph.mcmc.kernel import (
 )
 from mixgraph.mcmc.schedules import TuningSchedule, nutpie_schedule, stan_schedule
 
-__all__ = ["ChainsResult", "chain_generators", "run_chains"]
+__all__ = ["ChainsResult", "InterruptGuard", "chain_generators", "run_chains"]
 
 _INTEGER_STATS = ("tree_depth", "n_steps")
 _BOOLEAN_STATS = ("diverging", "reached_max_treedepth")
@@ -58,6 +61,46 @@ class ChainsResult(NamedTuple):
     stats: dict
     n_completed: np.ndarray
     interrupted: bool
+
+
+class InterruptGuard:
+    """Let the first Ctrl-C stop the chains; defer every later one, so the draws are kept.
+
+    Inside ``with InterruptGuard() as guard:`` the first SIGINT raises
+    ``KeyboardInterrupt`` as usual (:func:`run_chains` catches it and stops
+    the chains after their current chunk). Every later SIGINT, and every
+    SIGINT after :meth:`defer` (called before the draws are packed into an
+    InferenceData), is only counted in :attr:`deferred`: a second Ctrl-C
+    while the interrupted result is being packed no longer loses the draws.
+    Outside the main thread, where Python delivers no signals, the guard
+    does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.deferred = 0
+        self._armed = False
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self._armed:
+            self.deferred += 1
+            return
+        self._armed = True
+        raise KeyboardInterrupt
+
+    def defer(self) -> None:
+        """From now on, only count SIGINTs."""
+        self._armed = True
+
+    def __enter__(self) -> "InterruptGuard":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 def chain_generators(seed, chains: int) -> list:
