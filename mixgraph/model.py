@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -93,12 +93,14 @@ class Model:
             self.rvs_to_values: dict[TensorVariable, TensorVariable] = {}
             self.rvs_to_transforms: dict[TensorVariable, Any] = {}
             self.rvs_to_initial_values: dict[TensorVariable, Any] = {}
+            # observed variable name -> (its Data container, a check of new data), see set_data
+            self.observed_data_checks: dict[str, tuple[SharedVariable, Callable]] = {}
         else:
             root = self.parent.root
             for attribute in (
                 "named_vars named_vars_to_dims coords dim_lengths free_RVs observed_RVs "
                 "deterministics potentials data_vars rvs_to_values rvs_to_transforms "
-                "rvs_to_initial_values"
+                "rvs_to_initial_values observed_data_checks"
             ).split():
                 setattr(self, attribute, getattr(root, attribute))
         self.add_coords(coords or {})

@@ -21,6 +21,7 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant, Variable
 from pytensor.tensor import TensorVariable
 
+from mixgraph.distributions.support import check_observed_support
 from mixgraph.model import UNSET, modelcontext
 from mixgraph.shapes import ShapeLike, as_shape_tuple, resolve_shape, shape_to_size, static_value
 
@@ -149,10 +150,26 @@ class Distribution:
             raise ValueError(f"{cls.__name__} '{name}': {error}") from None
         except ValueError as error:
             raise ValueError(f"{cls.__name__} '{name}': {error}") from error
+        if observed_variable is not None:
+            cls._check_observed_support(name, rv, observed, observed_variable, model)
         return model.register_rv(
             rv, name, observed=observed_variable, dims=dims, initval=initval,
             transform=transform, default_transform=default_transform,
         )
+
+    @classmethod
+    def _check_observed_support(cls, name: str, rv: TensorVariable, observed: Any, observed_variable: Any, model: Any) -> None:
+        """Reject observed data outside the support now; for a Data container, also at each set_data."""
+        container = observed if isinstance(observed, SharedVariable) else observed_variable
+        discrete = cls.is_discrete()
+
+        def check(array: np.ndarray, where: str = "observed data") -> None:
+            array = np.asarray(array)
+            check_observed_support(name, rv, array.astype(np.int64) if discrete else array, cls.__name__, where=where)
+
+        check(container.get_value())
+        if isinstance(observed, SharedVariable):
+            model.observed_data_checks[name] = (container, check)
 
     @classmethod
     def is_discrete(cls) -> bool:

@@ -27,6 +27,7 @@ from pytensor.tensor.utils import safe_signature
 
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
+from mixgraph.distributions.support import SUPPORT_VIOLATIONS, union_of_components
 
 __all__ = ["MixtureRV", "safe_log", "safe_logsumexp", "WEIGHT_SUM_TOLERANCE"]
 
@@ -273,3 +274,27 @@ def mixture_variance(op: MixtureRV, rv, *parameters):
     outer = deviation[..., :, None] * deviation[..., None, :]
     matrix_weights = pt.shape_padright(weights, 1)  # already padded for one support axis
     return pt.sum(matrix_weights * (variances + outer), axis=axis)
+
+
+# ---------------------------------------------------------------- support (see support.py)
+def _component_check(op: RandomVariable, parameters: list, expand_axis: int | None):
+    check = SUPPORT_VIOLATIONS.lookup(op)
+
+    def violations(value):
+        if check is None:  # no declared support: anything may lie inside
+            return np.zeros(np.shape(value)[: np.ndim(value) - op.ndim_supp], dtype=bool)
+        return check(value if expand_axis is None else np.expand_dims(value, expand_axis), *parameters)
+
+    return violations
+
+
+@SUPPORT_VIOLATIONS.register(MixtureRV, takes_op=True)
+def mixture_support_violations(op: MixtureRV, value, *parameters):
+    """Outside the union of the components' supports (bounds of symbolic parameters unchecked)."""
+    _, groups = op.split_parameters(parameters)
+    if op.batched:
+        axis = np.ndim(value) - op.ndim_supp
+        mask = np.asarray(_component_check(op.component_ops[0], groups[0], axis)(value), dtype=bool)
+        return np.all(mask, axis=-1) if mask.ndim > axis else mask
+    checks = [_component_check(component, group, None) for component, group in zip(op.component_ops, groups)]
+    return union_of_components(checks, value)
