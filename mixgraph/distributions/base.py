@@ -79,7 +79,7 @@ def _observed_dtype_checked(name: str, array: np.ndarray, discrete: bool) -> np.
         if array.dtype.kind == "f" and not np.all(np.equal(np.mod(array, 1), 0)):
             raise TypeError(
                 f"Variable '{name}' is discrete, but its observed data contain non-integer "
-                f"values such as {array[np.mod(array, 1) != 0].flat[0]!r}. Pass counts as integers."
+                f"values such as {array[np.mod(array, 1) != 0].flat[0].item()!r}. Pass counts as integers."
             )
         return array.astype(np.int64)
     return array.astype(np.float64)
@@ -164,8 +164,8 @@ class Distribution:
         discrete = cls.is_discrete()
 
         def check(array: np.ndarray, where: str = "observed data") -> None:
-            array = np.asarray(array)
-            check_observed_support(name, rv, array.astype(np.int64) if discrete else array, cls.__name__, where=where)
+            array = _observed_dtype_checked(name, np.asarray(array), discrete)
+            check_observed_support(name, rv, array, cls.__name__, where=where)
 
         check(container.get_value())
         if isinstance(observed, SharedVariable):
