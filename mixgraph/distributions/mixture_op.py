@@ -25,6 +25,7 @@ from pytensor.tensor import TensorVariable
 from pytensor.tensor.random.op import RandomVariable
 from pytensor.tensor.utils import safe_signature
 
+from mixgraph.diagnostics import INITIAL_POINT_DIAGNOSTICS
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
 from mixgraph.distributions.support import SUPPORT_VIOLATIONS, union_of_components
@@ -298,3 +299,24 @@ def mixture_support_violations(op: MixtureRV, value, *parameters):
         return np.all(mask, axis=-1) if mask.ndim > axis else mask
     checks = [_component_check(component, group, None) for component, group in zip(op.component_ops, groups)]
     return union_of_components(checks, value)
+
+
+# ---------------------------------------------------------------- diagnostics (see diagnostics.py)
+def describe_weights(name: str, sums_and_minimum: np.ndarray) -> str | None:
+    """A sentence about weights off the simplex, from their row sums and smallest entry."""
+    sums, minimum = np.asarray(sums_and_minimum[:-1]), float(sums_and_minimum[-1])
+    worst = int(np.argmax(np.abs(sums - 1.0))) if sums.size else 0
+    where = f" (row {worst} of {sums.size})" if sums.size > 1 else ""
+    if sums.size and abs(sums[worst] - 1.0) > WEIGHT_SUM_TOLERANCE:
+        return f"the weights of {name!r} sum to {sums[worst]:.6g}{where}, not 1: make them a point of the simplex (e.g. a Dirichlet variable, or divide by their sum)"
+    if minimum < 0:
+        return f"the weights of {name!r} include a negative value, {minimum:.6g}: weights must be >= 0"
+    return None
+
+
+@INITIAL_POINT_DIAGNOSTICS.register(MixtureRV, takes_op=True)
+def mixture_weights_diagnostic(op: MixtureRV, rv, *parameters):
+    """The weights' row sums and smallest entry, for the initial-failure message of ``sample()``."""
+    weights = pt.as_tensor(parameters[0])
+    sums = pt.flatten(pt.sum(weights, axis=-1))
+    return pt.concatenate([sums, pt.atleast_1d(pt.min(weights))]), describe_weights

@@ -29,7 +29,6 @@ from pytensor.compile.mode import Mode
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import graph_inputs
-from pytensor.tensor.random.type import RandomGeneratorType
 
 from mixgraph.registry import LOGP, OpRegistry, distribution_parameters
 
@@ -54,10 +53,8 @@ class SupportError(ValueError):
 
 
 def _is_constant_graph(variable: Variable) -> bool:
-    return all(
-        isinstance(node, Constant) or isinstance(getattr(node, "type", None), RandomGeneratorType)
-        for node in graph_inputs([variable])
-    )
+    """Built from constants only: no data container, no value or random variable (their rngs are shared)."""
+    return all(isinstance(node, Constant) for node in graph_inputs([variable]))
 
 
 def constant_parameter(parameter: Variable) -> np.ndarray | None:
