@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from pytensor.tensor import TensorVariable
 from mixgraph import point as point_functions
 from mixgraph import transforms as transform_module
 from mixgraph import validation
+from mixgraph.data_checks import as_data_array, check_observed_lengths, checked_new_value, new_dim_lengths
 from mixgraph.registry import DEFAULT_TRANSFORM, distribution_parameters
 
 __all__ = ["Model", "modelcontext", "Data", "Deterministic", "Potential", "set_data", "UNSET"]
@@ -93,12 +94,14 @@ class Model:
             self.rvs_to_values: dict[TensorVariable, TensorVariable] = {}
             self.rvs_to_transforms: dict[TensorVariable, Any] = {}
             self.rvs_to_initial_values: dict[TensorVariable, Any] = {}
+            # observed variable name -> (its Data container, a check of new data), see set_data
+            self.observed_data_checks: dict[str, tuple[SharedVariable, Callable]] = {}
         else:
             root = self.parent.root
             for attribute in (
                 "named_vars named_vars_to_dims coords dim_lengths free_RVs observed_RVs "
                 "deterministics potentials data_vars rvs_to_values rvs_to_transforms "
-                "rvs_to_initial_values"
+                "rvs_to_initial_values observed_data_checks"
             ).split():
                 setattr(self, attribute, getattr(root, attribute))
         self.add_coords(coords or {})
@@ -324,7 +327,7 @@ def Data(
     SharedVariable
     """
     model = modelcontext(model)
-    array = _as_data_array(name, value)
+    array = as_data_array(name, value)
     dims = _as_dims(dims)
     if dims is not None:
         if len(dims) != array.ndim:
@@ -337,18 +340,6 @@ def Data(
     variable = pytensor.shared(array, name=name, shape=(None,) * array.ndim)
     model.register_data(name, variable, dims)
     return variable
-
-
-def _as_data_array(name: str, value: Any) -> np.ndarray:
-    array = np.asarray(getattr(value, "values", value))
-    if array.dtype.kind in "biu":
-        return array.astype(np.int64)
-    if array.dtype.kind != "f":
-        try:
-            array = array.astype(np.float64)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"Data '{name}': cannot convert {array.dtype} data to numbers") from error
-    return array.astype(np.float64)
 
 
 def _add_or_check_dim_length(model: Model, name: str, dim: str, length: int) -> None:
@@ -368,21 +359,23 @@ def set_data(new_data: dict, model: Model | None = None, *, coords: dict | None 
 
     The lengths of their dims follow the new values; ``coords`` gives new
     coordinate values for those dims (otherwise they become ``None``, read as
-    ``0..n-1``).
+    ``0..n-1``). Everything is checked before anything changes: each value's
+    dtype (non-integer values in an integer container are an error, not
+    truncated), NaN and infinite values, the lengths of the dims shared by
+    several containers or by observed data, and the support of every observed
+    variable whose container changes.
     """
     model = modelcontext(model)
     coords = coords or {}
-    for name, value in new_data.items():
+    arrays = {name: checked_new_value(model, name, value) for name, value in new_data.items()}
+    new_lengths = new_dim_lengths(model, arrays)
+    check_observed_lengths(model, arrays, new_lengths)
+    for observed_name, (container, check) in model.observed_data_checks.items():
+        if container.name in arrays:
+            check(arrays[container.name], where=f"new data of Data {container.name!r}")
+    for name, array in arrays.items():
         variable = model[name]
-        if variable not in model.data_vars:
-            raise TypeError(f"set_data: {name!r} is not a Data container of the model")
-        array = _as_data_array(name, value)
-        old = variable.get_value()
-        if array.ndim != old.ndim:
-            raise ValueError(
-                f"set_data: Data {name!r} has {old.ndim} axes; the new value has shape {array.shape}"
-            )
-        variable.set_value(array.astype(old.dtype))
+        variable.set_value(array)
         for axis, dim in enumerate(model.named_vars_to_dims.get(variable.name, ())):
             model.coords[dim] = tuple(coords[dim]) if dim in coords else None
             model.dim_lengths[dim].set_value(np.int64(array.shape[axis]))

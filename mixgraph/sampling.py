@@ -17,6 +17,7 @@ import numpy as np
 
 from mixgraph.chain_modes import chain_disagreement_messages
 from mixgraph.compile import CompiledLogp, compile_numba_logp, flat_layout, unflatten_vector
+from mixgraph.diagnostics import initial_point_diagnostics
 from mixgraph.draws import constrained_draws, log_likelihood_draws
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
 from mixgraph import validation
@@ -80,10 +81,12 @@ def _initial_failure_message(model: Any, compiled: CompiledLogp, start: np.ndarr
     bad = {name: value for name, value in logps.items() if not np.isfinite(value)}
     lines = [f"  {name}: log-density {value}" for name, value in bad.items()]
     values = [f"  {name} = {np.array2string(np.asarray(value), threshold=6)}" for name, value in point.items()]
+    causes = [f"  {sentence}" for sentence in initial_point_diagnostics(model, point)]
     return (
         "Initial evaluation of the model failed: the log-density or its gradient is not finite "
         f"at the initial point or at {INITIALIZATION_ATTEMPTS} jittered starts.\n"
         "Variables whose log-density is not finite:\n" + ("\n".join(lines) or "  (none: the gradient is not finite)")
+        + ("\nFound at the initial point:\n" + "\n".join(causes) if causes else "")
         + "\nStarting values (unconstrained):\n" + "\n".join(values)
         + "\nGive initvals= inside each variable's support, or check the priors and data."
     )

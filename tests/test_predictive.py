@@ -88,10 +88,11 @@ def regression():
     y = 0.5 + 2.0 * x + RNG.normal(0, 0.3, size=30)
     with mg.Model(coords={"obs": np.arange(30)}) as model:
         x_data = mg.Data("x", x, dims="obs")
+        y_data = mg.Data("y_data", y, dims="obs")
         intercept = mg.Normal("intercept", 0, 5)
         slope = mg.Normal("slope", 0, 5)
         sigma = mg.HalfNormal("sigma", 1)
-        mg.Normal("y", intercept + slope * x_data, sigma, observed=y, dims="obs")
+        mg.Normal("y", intercept + slope * x_data, sigma, observed=y_data, dims="obs")
     idata = mg.sample(draws=150, tune=150, chains=2, random_seed=5, model=model, progressbar=False,
                       idata_kwargs={"log_likelihood": True})
     return model, idata
@@ -101,11 +102,13 @@ def test_regression_predictive_dims_and_new_data(regression):
     model, idata = regression
     predictive = mg.sample_posterior_predictive(idata, model=model, random_seed=1)
     assert predictive.posterior_predictive["y"].dims == ("chain", "draw", "obs")
-    mg.set_data({"x": np.array([0.0, 10.0])}, model=model, coords={"obs": ["a", "b"]})
+    observed = model["y_data"].get_value()
+    # the observed data share dim "obs" with x: both change in one call (the new y is a placeholder)
+    mg.set_data({"x": np.array([0.0, 10.0]), "y_data": np.zeros(2)}, model=model, coords={"obs": ["a", "b"]})
     try:
         predictions = mg.sample_posterior_predictive(idata, model=model, predictions=True, random_seed=1)
     finally:
-        mg.set_data({"x": np.linspace(-1, 1, 30)}, model=model, coords={"obs": np.arange(30)})
+        mg.set_data({"x": np.linspace(-1, 1, 30), "y_data": observed}, model=model, coords={"obs": np.arange(30)})
     assert predictions.predictions["y"].shape == (2, 150, 2)
     assert list(predictions.predictions["y"].obs.values) == ["a", "b"]
     assert "predictions_constant_data" in predictions.groups()

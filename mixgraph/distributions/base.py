@@ -21,6 +21,7 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant, Variable
 from pytensor.tensor import TensorVariable
 
+from mixgraph.distributions.support import check_observed_support
 from mixgraph.model import UNSET, modelcontext
 from mixgraph.validation import check_initial_value_shapes
 from mixgraph.shapes import ShapeLike, as_shape_tuple, resolve_shape, shape_to_size, static_value
@@ -79,7 +80,7 @@ def _observed_dtype_checked(name: str, array: np.ndarray, discrete: bool) -> np.
         if array.dtype.kind == "f" and not np.all(np.equal(np.mod(array, 1), 0)):
             raise TypeError(
                 f"Variable '{name}' is discrete, but its observed data contain non-integer "
-                f"values such as {array[np.mod(array, 1) != 0].flat[0]!r}. Pass counts as integers."
+                f"values such as {array[np.mod(array, 1) != 0].flat[0].item()!r}. Pass counts as integers."
             )
         return array.astype(np.int64)
     return array.astype(np.float64)
@@ -158,10 +159,26 @@ class Distribution:
         if initval is not None and observed is None:
             rv.name = name
             check_initial_value_shapes({rv: np.asarray(initval)}, "initval")
+        if observed_variable is not None:
+            cls._check_observed_support(name, rv, observed, observed_variable, model)
         return model.register_rv(
             rv, name, observed=observed_variable, dims=dims, initval=initval,
             transform=transform, default_transform=default_transform,
         )
+
+    @classmethod
+    def _check_observed_support(cls, name: str, rv: TensorVariable, observed: Any, observed_variable: Any, model: Any) -> None:
+        """Reject observed data outside the support now; for a Data container, also at each set_data."""
+        container = observed if isinstance(observed, SharedVariable) else observed_variable
+        discrete = cls.is_discrete()
+
+        def check(array: np.ndarray, where: str = "observed data") -> None:
+            array = _observed_dtype_checked(name, np.asarray(array), discrete)
+            check_observed_support(name, rv, array, cls.__name__, where=where)
+
+        check(container.get_value())
+        if isinstance(observed, SharedVariable):
+            model.observed_data_checks[name] = (container, check)
 
     @classmethod
     def is_discrete(cls) -> bool:

@@ -26,6 +26,7 @@ from mixgraph import transforms
 from mixgraph.distributions.base import Distribution, as_parameter, check_constant
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import DEFAULT_TRANSFORM, LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
+from mixgraph.distributions.support import SUPPORT_VIOLATIONS, outside_interval
 
 __all__ = ["scale_from_precision", "Normal", "HalfNormal", "Exponential", "Laplace", "Logistic"]
 
@@ -355,3 +356,14 @@ def logistic_mean(rv, mu, s):
 @VARIANCE.register(random_ops.LogisticRV)
 def logistic_variance(rv, mu, s):
     return broadcast_to_rv(rv, s**2 * np.pi**2 / 3.0)
+
+
+# ---------------------------------------------------------------- supports (see support.py)
+@SUPPORT_VIOLATIONS.register(random_ops.HalfNormalRV)
+def halfnormal_support_violations(value, loc, sigma):
+    return outside_interval(value, loc)
+
+
+@SUPPORT_VIOLATIONS.register(random_ops.ExponentialRV)
+def exponential_support_violations(value, scale):
+    return outside_interval(value, 0.0)

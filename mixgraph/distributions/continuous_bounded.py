@@ -31,6 +31,7 @@ from mixgraph.distributions.continuous import (
 )
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import DEFAULT_TRANSFORM, LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
+from mixgraph.distributions.support import SUPPORT_VIOLATIONS, not_equal, outside_interval
 
 __all__ = ["Beta", "Uniform", "TruncatedNormal"]
 
@@ -329,3 +330,30 @@ def truncated_normal_default_transform(mu, sigma, lower, upper):
     return transforms.IntervalTransform(
         bounds=lambda mu, sigma, lower, upper: (None if lower_free else lower, None if upper_free else upper)
     )
+
+
+# ---------------------------------------------------------------- supports (see support.py)
+def _edge_with_zero_or_infinite_density(value, edge, exponent):
+    """At an edge of (0, 1) the Beta density is finite only where its exponent is 1."""
+    if exponent is None:
+        return np.zeros(np.shape(value), dtype=bool)
+    return np.equal(value, edge) & np.not_equal(exponent, 1.0)
+
+
+@SUPPORT_VIOLATIONS.register(random_ops.BetaRV)
+def beta_support_violations(value, alpha, beta):
+    return (
+        outside_interval(value, 0.0, 1.0)
+        | _edge_with_zero_or_infinite_density(value, 0.0, alpha)
+        | _edge_with_zero_or_infinite_density(value, 1.0, beta)
+    )
+
+
+@SUPPORT_VIOLATIONS.register(random_ops.UniformRV)
+def uniform_support_violations(value, lower, upper):
+    return outside_interval(value, lower, upper)
+
+
+@SUPPORT_VIOLATIONS.register(TruncatedNormalRV)
+def truncated_normal_support_violations(value, mu, sigma, lower, upper):
+    return outside_interval(value, lower, upper)

@@ -19,6 +19,7 @@ from mixgraph.distributions.base import Distribution, as_parameter, check_consta
 from mixgraph.distributions.continuous import positive, x_log1p_y, x_log_y
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
+from mixgraph.distributions.support import SUPPORT_VIOLATIONS, outside_interval
 
 __all__ = [
     "Bernoulli",
@@ -333,3 +334,25 @@ def geometric_mean(rv, p):
 @VARIANCE.register(random_ops.GeometricRV)
 def geometric_variance(rv, p):
     return pt.broadcast_to((1.0 - p) / p**2, rv.shape)
+
+
+# ---------------------------------------------------------------- supports (see support.py)
+@SUPPORT_VIOLATIONS.register(random_ops.BernoulliRV)
+def bernoulli_support_violations(value, p):
+    return outside_interval(value, 0, 1)
+
+
+@SUPPORT_VIOLATIONS.register(random_ops.BinomialRV)
+def binomial_support_violations(value, n, p):
+    return outside_interval(value, 0, n)
+
+
+@SUPPORT_VIOLATIONS.register(random_ops.PoissonRV)
+@SUPPORT_VIOLATIONS.register(random_ops.NegBinomialRV)
+def count_support_violations(value, *parameters):
+    return outside_interval(value, 0)
+
+
+@SUPPORT_VIOLATIONS.register(random_ops.GeometricRV)
+def geometric_support_violations(value, p):
+    return outside_interval(value, 1)

@@ -20,6 +20,7 @@ from mixgraph.distributions.base import Distribution, as_parameter, check_consta
 from mixgraph.distributions.discrete import broadcast_to_rv
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
+from mixgraph.distributions.support import SUPPORT_VIOLATIONS, not_equal, outside_interval
 
 __all__ = ["Categorical", "DiscreteUniform", "DiracDelta"]
 
@@ -219,3 +220,19 @@ def dirac_delta_mean(rv, c):
 @VARIANCE.register(DiracDeltaRV)
 def dirac_delta_variance(rv, c):
     return pt.zeros(rv.shape, dtype="float64")
+
+
+# ---------------------------------------------------------------- supports (see support.py)
+@SUPPORT_VIOLATIONS.register(random_ops.CategoricalRV)
+def categorical_support_violations(value, p):
+    return outside_interval(value, 0, None if p is None else np.shape(p)[-1] - 1)
+
+
+@SUPPORT_VIOLATIONS.register(DiscreteUniformRV)
+def discrete_uniform_support_violations(value, lower, upper):
+    return outside_interval(value, lower, upper)
+
+
+@SUPPORT_VIOLATIONS.register(DiracDeltaRV)
+def dirac_delta_support_violations(value, c):
+    return not_equal(value, c)

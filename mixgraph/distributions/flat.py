@@ -16,6 +16,7 @@ from pytensor.tensor.random.op import RandomVariable
 from mixgraph.distributions.base import Distribution
 from mixgraph.distributions.continuous import _positive_log_transform, broadcast_to_rv
 from mixgraph.registry import DEFAULT_TRANSFORM, LOGCDF, LOGP, SUPPORT_POINT
+from mixgraph.distributions.support import SUPPORT_VIOLATIONS, outside_interval
 
 __all__ = ["FlatRV", "HalfFlatRV", "Flat", "HalfFlat"]
 
@@ -112,3 +113,9 @@ def half_flat_support_point(rv):
 
 
 DEFAULT_TRANSFORM.register(HalfFlatRV)(_positive_log_transform)
+
+
+# ---------------------------------------------------------------- supports (see support.py)
+@SUPPORT_VIOLATIONS.register(HalfFlatRV)
+def half_flat_support_violations(value):
+    return outside_interval(value, 0.0)

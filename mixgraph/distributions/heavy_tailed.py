@@ -18,6 +18,7 @@ from mixgraph.distributions.base import Distribution, as_parameter
 from mixgraph.distributions.continuous import _positive_log_transform, broadcast_to_rv, positive, scale_from_precision
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import DEFAULT_TRANSFORM, LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
+from mixgraph.distributions.support import SUPPORT_VIOLATIONS, outside_interval
 
 __all__ = ["StudentT", "HalfStudentT", "Cauchy", "HalfCauchy"]
 
@@ -266,3 +267,14 @@ def half_cauchy_support_point(rv, loc, beta):
 
 
 DEFAULT_TRANSFORM.register(random_ops.HalfCauchyRV)(_positive_log_transform)
+
+
+# ---------------------------------------------------------------- supports (see support.py)
+@SUPPORT_VIOLATIONS.register(HalfStudentTRV)
+def half_student_t_support_violations(value, nu, sigma):
+    return outside_interval(value, 0.0)
+
+
+@SUPPORT_VIOLATIONS.register(random_ops.HalfCauchyRV)
+def half_cauchy_support_violations(value, loc, beta):
+    return outside_interval(value, loc)

@@ -31,6 +31,7 @@ from pytensor.tensor import TensorVariable
 from pytensor.tensor.random.op import RandomVariable
 
 from mixgraph.distributions.base import Distribution, ParameterError, as_parameter, check_constant
+from mixgraph.distributions.support import SUPPORT_VIOLATIONS
 from mixgraph.distributions.small_linalg import (
     UNROLLED_MAX_ORDER,
     lapack_cholesky_or_identity,
@@ -250,3 +251,19 @@ def lkj_corr_variance(rv, n, eta):
 @DEFAULT_TRANSFORM.register(LKJCorrRV)
 def lkj_corr_default_transform(n, eta):
     return CholeskyCorrTransform(static_order(n))
+
+
+# ---------------------------------------------------------------- supports (see support.py)
+@SUPPORT_VIOLATIONS.register(LKJCorrRV)
+def lkj_corr_support_violations(value, n, eta):
+    """Rows with a correlation outside [-1, 1], or whose matrix is not positive definite."""
+    out_of_range = np.any(np.abs(value) > 1.0, axis=-1)
+    if n is None:
+        return out_of_range
+    order = int(np.ravel(n)[0])
+    rows, columns = np.triu_indices(order, 1)
+    matrix = np.array(np.broadcast_to(np.eye(order), np.shape(value)[:-1] + (order, order)))
+    matrix[..., rows, columns] = value
+    matrix[..., columns, rows] = value
+    smallest = np.linalg.eigvalsh(np.where(np.isfinite(matrix), matrix, 0.0))[..., 0]
+    return out_of_range | (smallest <= 0.0)

@@ -24,9 +24,11 @@ from pytensor.tensor import TensorVariable
 from pytensor.tensor.random.op import RandomVariable
 from pytensor.tensor.utils import safe_signature
 
+from mixgraph.diagnostics import INITIAL_POINT_DIAGNOSTICS
 from mixgraph.logprob import check_parameters, parameter_conditions
 from mixgraph.math import logsumexp
 from mixgraph.registry import LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
+from mixgraph.distributions.support import SUPPORT_VIOLATIONS, union_of_components
 
 __all__ = ["MixtureRV", "safe_log", "safe_logsumexp", "WEIGHT_SUM_TOLERANCE"]
 
@@ -270,3 +272,48 @@ def mixture_variance(op: MixtureRV, rv, *parameters):
     outer = deviation[..., :, None] * deviation[..., None, :]
     matrix_weights = pt.shape_padright(weights, 1)  # already padded for one support axis
     return pt.sum(matrix_weights * (variances + outer), axis=axis)
+
+
+# ---------------------------------------------------------------- support (see support.py)
+def _component_check(op: RandomVariable, parameters: list, expand_axis: int | None):
+    check = SUPPORT_VIOLATIONS.lookup(op)
+
+    def violations(value):
+        if check is None:  # no declared support: anything may lie inside
+            return np.zeros(np.shape(value)[: np.ndim(value) - op.ndim_supp], dtype=bool)
+        return check(value if expand_axis is None else np.expand_dims(value, expand_axis), *parameters)
+
+    return violations
+
+
+@SUPPORT_VIOLATIONS.register(MixtureRV, takes_op=True)
+def mixture_support_violations(op: MixtureRV, value, *parameters):
+    """Outside the union of the components' supports (bounds of symbolic parameters unchecked)."""
+    _, groups = op.split_parameters(parameters)
+    if op.batched:
+        axis = np.ndim(value) - op.ndim_supp
+        mask = np.asarray(_component_check(op.component_ops[0], groups[0], axis)(value), dtype=bool)
+        return np.all(mask, axis=-1) if mask.ndim > axis else mask
+    checks = [_component_check(component, group, None) for component, group in zip(op.component_ops, groups)]
+    return union_of_components(checks, value)
+
+
+# ---------------------------------------------------------------- diagnostics (see diagnostics.py)
+def describe_weights(name: str, sums_and_minimum: np.ndarray) -> str | None:
+    """A sentence about weights off the simplex, from their row sums and smallest entry."""
+    sums, minimum = np.asarray(sums_and_minimum[:-1]), float(sums_and_minimum[-1])
+    worst = int(np.argmax(np.abs(sums - 1.0))) if sums.size else 0
+    where = f" (row {worst} of {sums.size})" if sums.size > 1 else ""
+    if sums.size and abs(sums[worst] - 1.0) > WEIGHT_SUM_TOLERANCE:
+        return f"the weights of {name!r} sum to {sums[worst]:.6g}{where}, not 1: make them a point of the simplex (e.g. a Dirichlet variable, or divide by their sum)"
+    if minimum < 0:
+        return f"the weights of {name!r} include a negative value, {minimum:.6g}: weights must be >= 0"
+    return None
+
+
+@INITIAL_POINT_DIAGNOSTICS.register(MixtureRV, takes_op=True)
+def mixture_weights_diagnostic(op: MixtureRV, rv, *parameters):
+    """The weights' row sums and smallest entry, for the initial-failure message of ``sample()``."""
+    weights = pt.as_tensor(parameters[0])
+    sums = pt.flatten(pt.sum(weights, axis=-1))
+    return pt.concatenate([sums, pt.atleast_1d(pt.min(weights))]), describe_weights

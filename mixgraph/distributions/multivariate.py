@@ -30,6 +30,7 @@ from mixgraph.distributions.small_linalg import (
 )
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import DEFAULT_TRANSFORM, LOGP, MEAN, SUPPORT_POINT, VARIANCE
+from mixgraph.distributions.support import SUPPORT_VIOLATIONS, not_equal, outside_interval
 
 __all__ = ["Dirichlet", "MvNormal", "Multinomial"]
 
@@ -296,3 +297,18 @@ def multinomial_variance(rv, n, p):
     """Covariance ``n (diag(p) - p p^T)``, shape batch + (K, K)."""
     covariance = pt.shape_padright(n, 2) * (diagonal_matrix(p) - outer_last_axis(p))
     return broadcast_covariance(rv, covariance)
+
+
+# ---------------------------------------------------------------- supports (see support.py)
+@SUPPORT_VIOLATIONS.register(random_ops.DirichletRV)
+def dirichlet_support_violations(value, a):
+    """Rows with an entry outside [0, 1] or a sum off 1 (beyond the log-density's tolerance)."""
+    off_simplex = np.abs(np.sum(value, axis=-1) - 1.0) > SIMPLEX_TOLERANCE
+    return np.any(outside_interval(value, 0.0, 1.0), axis=-1) | off_simplex
+
+
+@SUPPORT_VIOLATIONS.register(random_ops.MultinomialRV)
+def multinomial_support_violations(value, n, p):
+    """Rows with a negative count, or whose total is not ``n`` (when ``n`` is a constant)."""
+    negative = np.any(outside_interval(value, 0), axis=-1)
+    return negative if n is None else negative | np.not_equal(np.sum(value, axis=-1), n)

@@ -27,6 +27,7 @@ from mixgraph.distributions.continuous import (
 )
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import DEFAULT_TRANSFORM, LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
+from mixgraph.distributions.support import SUPPORT_VIOLATIONS, not_equal, outside_interval
 
 __all__ = ["Gamma", "InverseGamma", "LogNormal", "Weibull"]
 
@@ -308,3 +309,31 @@ def weibull_variance(rv, alpha, beta):
 
 
 DEFAULT_TRANSFORM.register(WeibullBetaRV)(_positive_log_transform)
+
+
+# ---------------------------------------------------------------- supports (see support.py)
+def _pole_or_zero_at_origin(value, shape_parameter):
+    """At 0 the density is infinite (shape < 1) or 0 (shape > 1); finite only for shape 1."""
+    if shape_parameter is None:
+        return np.zeros(np.shape(value), dtype=bool)
+    return np.equal(value, 0.0) & np.not_equal(shape_parameter, 1.0)
+
+
+@SUPPORT_VIOLATIONS.register(random_ops.GammaRV)
+def gamma_support_violations(value, alpha, scale):
+    return outside_interval(value, 0.0) | _pole_or_zero_at_origin(value, alpha)
+
+
+@SUPPORT_VIOLATIONS.register(WeibullBetaRV)
+def weibull_support_violations(value, alpha, beta):
+    return outside_interval(value, 0.0) | _pole_or_zero_at_origin(value, alpha)
+
+
+@SUPPORT_VIOLATIONS.register(random_ops.InvGammaRV)
+def inverse_gamma_support_violations(value, alpha, beta):
+    return outside_interval(value, 0.0, lower_open=True)
+
+
+@SUPPORT_VIOLATIONS.register(random_ops.LogNormalRV)
+def lognormal_support_violations(value, mu, sigma):
+    return outside_interval(value, 0.0, lower_open=True)

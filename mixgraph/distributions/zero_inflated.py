@@ -28,6 +28,7 @@ from mixgraph.distributions.mixture import Mixture, mixture_dist
 from mixgraph.distributions.mixture_op import safe_log
 from mixgraph.logprob import check_parameters, parameter_conditions
 from mixgraph.registry import LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
+from mixgraph.distributions.support import SUPPORT_VIOLATIONS
 
 __all__ = [
     "ZeroInflatedPoisson", "ZeroInflatedNegativeBinomial", "ZeroInflatedBinomial",
@@ -360,3 +361,13 @@ class HurdleLogNormal(_Hurdle):
         from mixgraph.distributions.positive import LogNormal
 
         return cls._build(psi, LogNormal.dist(mu=mu, sigma=sigma, tau=tau), kwargs)
+
+
+# ---------------------------------------------------------------- support (see support.py)
+@SUPPORT_VIOLATIONS.register(HurdleRV, takes_op=True)
+def hurdle_support_violations(op: HurdleRV, value, psi, *parameters):
+    """Zero, or a point of the base distribution's support."""
+    check = SUPPORT_VIOLATIONS.lookup(op.base_op)
+    if check is None:
+        return np.zeros(np.shape(value), dtype=bool)
+    return np.not_equal(value, 0) & np.asarray(check(np.where(np.equal(value, 0), 1, value), *parameters), dtype=bool)
