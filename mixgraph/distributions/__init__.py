@@ -13,6 +13,7 @@ from mixgraph.distributions.continuous import Exponential, HalfNormal, Laplace, 
 from mixgraph.distributions.flat import Flat, HalfFlat
 from mixgraph.distributions.continuous_bounded import Beta, TruncatedNormal, Uniform
 from mixgraph.distributions.discrete import Bernoulli, Binomial, Geometric, NegativeBinomial, Poisson
+from mixgraph.distributions.dirichlet_multinomial import DirichletMultinomial
 from mixgraph.distributions.discrete_bounded import Categorical, DiracDelta, DiscreteUniform
 from mixgraph.distributions.heavy_tailed import Cauchy, HalfCauchy, HalfStudentT, StudentT
 from mixgraph.distributions.lkj import LKJCorr, expand_packed_triangular
@@ -33,7 +34,7 @@ from mixgraph.distributions.zero_inflated import (
 
 __all__ = [
     "transforms",
-    "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "DiracDelta", "Dirichlet",
+    "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "DiracDelta", "Dirichlet", "DirichletMultinomial",
     "DiscreteUniform", "Distribution", "Exponential", "Flat", "Gamma", "Geometric", "HalfCauchy",
     "HalfFlat", "HalfNormal", "HalfStudentT", "InverseGamma", "LKJCholeskyCov", "LKJCorr",
     "Laplace", "LogNormal", "Lognormal", "Logistic", "Multinomial", "MvNormal", "NegativeBinomial", "Normal",
