@@ -21,6 +21,7 @@ from mixgraph.distributions.lkj_cholesky import LKJCholeskyCov
 from mixgraph.distributions.mixture import Mixture, NormalMixture
 from mixgraph.distributions.multivariate import Dirichlet, Multinomial, MvNormal
 from mixgraph.distributions.positive import Gamma, InverseGamma, LogNormal, Lognormal, Weibull
+from mixgraph.distributions.stick_breaking import StickBreakingWeights
 from mixgraph.distributions.triangular import Triangular
 from mixgraph.distributions.zero_inflated import (
     HurdleGamma,
@@ -39,5 +40,5 @@ __all__ = [
     "HalfFlat", "HalfNormal", "HalfStudentT", "InverseGamma", "LKJCholeskyCov", "LKJCorr",
     "Laplace", "LogNormal", "Lognormal", "Logistic", "Multinomial", "MvNormal", "NegativeBinomial", "Normal",
     "Mixture", "NormalMixture", "HurdleGamma", "HurdleLogNormal", "HurdleNegativeBinomial", "HurdlePoisson",
-    "ZeroInflatedBinomial", "ZeroInflatedNegativeBinomial", "ZeroInflatedPoisson", "Poisson", "StudentT", "Triangular", "TruncatedNormal", "Uniform", "Weibull", "expand_packed_triangular",
+    "ZeroInflatedBinomial", "ZeroInflatedNegativeBinomial", "ZeroInflatedPoisson", "Poisson", "StickBreakingWeights", "StudentT", "Triangular", "TruncatedNormal", "Uniform", "Weibull", "expand_packed_triangular",
 ]
