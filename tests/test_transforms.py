@@ -96,3 +96,16 @@ def test_ordered_support_point_start_is_spread_but_user_initval_is_not():
         mg.Normal("nu", 0.0, 1.0, shape=3, transform=transforms.ordered, initval=[0.0, 0.0, 1.0])
     with pytest.raises(ValueError, match="nu_ordered__.*strictly increasing"):
         initial_point(tied)
+
+
+def test_transforms_reachable_under_pymc_name():
+    """``mg.distributions.transforms`` (PyMC's path) is mixgraph.transforms itself, also for import statements."""
+    import mixgraph as mg
+    import mixgraph.distributions.transforms as under_distributions
+    from mixgraph.distributions.transforms import ordered
+
+    assert mg.distributions.transforms is transforms and under_distributions is transforms
+    assert ordered is transforms.ordered and mg.distributions.transforms.simplex is transforms.simplex
+    with mg.Model() as model:
+        mg.Normal("mu", mu=0.0, sigma=1.0, shape=3, transform=mg.distributions.transforms.ordered)
+    assert model.rvs_to_transforms[model["mu"]] is transforms.ordered

@@ -24,6 +24,7 @@ from mixgraph.distributions import mixture_rules  # noqa: F401  (registers trans
 from mixgraph.distributions.base import Distribution, as_parameter
 from mixgraph.distributions.mixture_op import WEIGHT_SUM_TOLERANCE, MixtureRV
 from mixgraph.registry import LOGP
+from mixgraph.shapes import ShapeLike, as_shape_tuple, static_value
 
 __all__ = ["Mixture", "NormalMixture", "mixture_dist"]
 
@@ -335,7 +336,7 @@ class NormalMixture(Mixture):
 
     @classmethod
     def dist(cls, w: Any = None, mu: Any = None, sigma: Any = None, tau: Any = None,
-             *, logit_w: Any = None, **kwargs: Any) -> TensorVariable:
+             *, logit_w: Any = None, comp_shape: ShapeLike = (), **kwargs: Any) -> TensorVariable:
         from mixgraph.distributions.continuous import Normal
 
         if mu is None:
@@ -345,8 +346,37 @@ class NormalMixture(Mixture):
         scale = pt.as_tensor(sigma if sigma is not None else (tau if tau is not None else 1.0), dtype="float64")
         # the components' last batch axis is the mixture axis: give it length K
         length = weights.shape[-1] if weights.type.shape[-1] is None else weights.type.shape[-1]
-        shape = tuple(pt.broadcast_shape(mu, scale)[:-1]) + (length,) if max(mu.ndim, scale.ndim) > 0 else (length,)
+        shape = _components_shape(comp_shape, weights, mu, scale, length)
         components = Normal.dist(
             mu=mu, sigma=sigma if sigma is not None or tau is not None else 1.0, tau=tau, shape=shape
         )
         return super().dist(w=w, comp_dists=components, logit_w=logit_w, **kwargs)
+
+
+def _components_shape(comp_shape: ShapeLike, weights: TensorVariable, mu: TensorVariable,
+                      scale: TensorVariable, length: Any) -> tuple:
+    """The shape of NormalMixture's batched normal: ``comp_shape`` if given (as in PyMC), else
+    the broadcast of ``mu`` and ``sigma`` with the last axis of length K."""
+    comp_shape = as_shape_tuple(comp_shape)
+    if not comp_shape:
+        if max(mu.ndim, scale.ndim) == 0:
+            return (length,)
+        return tuple(pt.broadcast_shape(mu, scale)[:-1]) + (length,)
+    shown = tuple(static_value(entry) if static_value(entry) is not None else "?" for entry in comp_shape)
+    known_length = weights.type.shape[-1] if weights.ndim > 0 else None
+    if known_length is not None and shown[-1] not in ("?", known_length):
+        raise ValueError(
+            f"NormalMixture: comp_shape {shown} ends in {shown[-1]}, but w has {known_length} "
+            f"components along its last axis (w shape {_shown(weights.type.shape)}). The last entry "
+            f"of comp_shape is the number of components: use comp_shape={shown[:-1] + (known_length,)}."
+        )
+    for name, parameter in (("mu", mu), ("sigma", scale)):
+        if _broadcast_static([parameter.type.shape, tuple(None if s == "?" else s for s in shown)]) != tuple(
+            None if s == "?" else s for s in shown
+        ):
+            raise ValueError(
+                f"NormalMixture: {name} of shape {_shown(parameter.type.shape)} does not broadcast to "
+                f"comp_shape {shown} (the shape of the components, last axis = the K components). "
+                f"Give comp_shape that {name} broadcasts to, e.g. comp_shape=(N, K) for mu of shape (K,)."
+            )
+    return comp_shape

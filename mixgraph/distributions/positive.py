@@ -29,7 +29,7 @@ from mixgraph.logprob import check_parameters
 from mixgraph.registry import DEFAULT_TRANSFORM, LOGCDF, LOGP, MEAN, SUPPORT_POINT, VARIANCE
 from mixgraph.distributions.support import SUPPORT_VIOLATIONS, not_equal, outside_interval
 
-__all__ = ["Gamma", "InverseGamma", "LogNormal", "Weibull"]
+__all__ = ["Gamma", "InverseGamma", "LogNormal", "Lognormal", "Weibull"]
 
 
 def _one_parameterisation(**pairs: tuple[Any, Any]) -> str:
@@ -234,6 +234,9 @@ def lognormal_variance(rv, mu, sigma):
 
 
 DEFAULT_TRANSFORM.register(random_ops.LogNormalRV)(_positive_log_transform)
+
+#: PyMC's other spelling of :class:`LogNormal` (the same class).
+Lognormal = LogNormal
 
 
 class WeibullBetaRV(RandomVariable):

@@ -10,6 +10,7 @@ from mixgraph.distributions.flat import Flat, HalfFlat
 from mixgraph.distributions.continuous_bounded import Beta, TruncatedNormal, Uniform
 from mixgraph.distributions.heavy_tailed import Cauchy, HalfCauchy, HalfStudentT, StudentT
 from mixgraph.distributions.positive import Gamma, InverseGamma, LogNormal, Weibull
+from mixgraph.distributions.triangular import Triangular
 from mixgraph.logprob import logcdf, logp
 from mixgraph.registry import DEFAULT_TRANSFORM, SUPPORT_POINT
 
@@ -49,6 +50,10 @@ def inverse_gamma_mu_sigma(mu, sigma):
 def beta_mu_sigma(mu, sigma):
     kappa = mu * (1 - mu) / sigma**2 - 1
     return stats.beta(mu * kappa, (1 - mu) * kappa)
+
+
+def triangular(lower, c, upper):
+    return stats.triang((c - lower) / (upper - lower), loc=lower, scale=upper - lower)
 
 
 def truncated_normal(mu=0.0, sigma=1.0, lower=None, upper=None):
@@ -156,6 +161,14 @@ CASES = [
          edges=np.array([1.0, -40.0]), outside=np.array([1.1]), transform="interval",
          invalid=[(dict(tau=-1.0, upper=1.0), "tau")]),
     Case("TruncatedNormal-unbounded", TruncatedNormal, [dict(mu=0.5, sigma=1.5)], truncated_normal, REAL_LINE),
+    Case("Triangular", Triangular,
+         [dict(lower=-1.0, c=0.5, upper=2.5), dict(lower=-2.0, c=1.5, upper=3.0)],
+         triangular, np.array([-0.9, 0.1, 0.7, 2.4]), edges=np.array([-1.0, 0.5, 2.5, -2.0, 1.5, 3.0]), outside=np.array([-2.5, 3.5]),
+         invalid=[(dict(lower=1.0, c=1.0, upper=0.0), "upper"), (dict(lower=0.0, c=2.0, upper=1.0), "c"),
+                  (dict(lower=0.0, c=-0.5, upper=1.0), "c")],
+         invalid_symbolic=[dict(lower=1.0, c=0.7, upper=0.5), dict(lower=0.0, c=1.5, upper=1.0),
+                           dict(lower=0.0, c=-0.1, upper=1.0)],
+         transform="interval"),
 ]
 
 
@@ -230,3 +243,26 @@ def test_student_t_moments_undefined_for_small_nu():
     inputs = distribution_parameters(rv)
     mean, variance = compile_function([], [MEAN.get(rv.owner.op)(rv, *inputs), VARIANCE.get(rv.owner.op)(rv, *inputs)])()
     assert np.isnan(mean) and np.isnan(variance)
+
+
+@pytest.mark.parametrize("c", [-1.0, 2.5], ids=["mode-on-lower", "mode-on-upper"])
+def test_triangular_mode_on_a_bound(c):
+    """With the mode on a bound the density is one straight line; the bound itself has density 2 / (u - l)."""
+    rv = Triangular.dist(lower=-1.0, c=c, upper=2.5)
+    reference = triangular(-1.0, c, 2.5)
+    points = np.array([-1.0, -0.5, 0.7, 2.4, 2.5, -2.0, 3.0])
+    density, cumulative = compile_function([], [logp(rv, points), logcdf(rv, points)])()
+    np.testing.assert_allclose(density, reference.logpdf(points), rtol=1e-12)
+    np.testing.assert_allclose(cumulative, reference.logcdf(points), rtol=1e-12)
+    assert np.isfinite(density[0] if c == -1.0 else density[4])
+
+
+def test_lognormal_alias_is_lognormal():
+    """``mg.Lognormal`` is PyMC's other spelling of ``mg.LogNormal``: the same class, the same density."""
+    import mixgraph as mg
+
+    assert mg.Lognormal is mg.LogNormal
+    with mg.Model() as model:
+        mg.Lognormal("x", mu=0.4, sigma=0.8)
+    density = compile_function([], logp(model["x"], np.array([0.5, 2.0])))()
+    np.testing.assert_allclose(density, stats.lognorm(0.8, scale=np.exp(0.4)).logpdf([0.5, 2.0]), rtol=1e-12)

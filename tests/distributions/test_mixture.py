@@ -514,3 +514,62 @@ def test_normal_mixture_equals_mixture():
     reference = special.logsumexp([np.log(0.2) + stats.norm(-1, 0.5).logpdf(value), np.log(0.8) + stats.norm(2, 1.5).logpdf(value)], axis=0)
     for result in evaluate(logp(nm, value), logp(tau, value)):
         np.testing.assert_allclose(result, reference, rtol=1e-12)
+
+
+# ------------------------------------------------------- NormalMixture(comp_shape=...)
+def _two_normals_reference(value, weights, mu, sigma):
+    terms = [np.log(w) + stats.norm(m, s).logpdf(value) for w, m, s in zip(weights, mu, sigma)]
+    return special.logsumexp(terms, axis=0)
+
+
+@pytest.mark.parametrize(
+    "keywords, shape",
+    [(dict(comp_shape=(4, 2)), (4,)), (dict(comp_shape=(2,), shape=4), (4,)), (dict(comp_shape=2, size=(4,)), (4,)),
+     (dict(comp_shape=(3, 4, 2)), (3, 4))],
+    ids=["comp_shape=(N,K)", "comp_shape=(K,),shape=N", "comp_shape=K,size=N", "comp_shape=(M,N,K)"],
+)
+def test_normal_mixture_comp_shape(keywords, shape):
+    """comp_shape is the components' shape, as in PyMC: the mixture has its leading axes (or shape=)."""
+    weights, mu, sigma = np.array([0.3, 0.7]), np.array([-1.0, 2.0]), np.array([0.5, 1.5])
+    mixture = NormalMixture.dist(w=weights, mu=mu, sigma=sigma, **keywords)
+    assert mixture.type.shape == shape
+    value = np.linspace(-2.0, 4.0, int(np.prod(shape))).reshape(shape)
+    (result,) = evaluate(logp(mixture, value))
+    np.testing.assert_allclose(result, _two_normals_reference(value, weights, mu, sigma), rtol=1e-12)
+
+
+def test_normal_mixture_comp_shape_draws_against_the_mixture():
+    weights, mu, sigma = np.array([0.3, 0.7]), np.array([-1.0, 2.0]), np.array([0.5, 1.5])
+    mixture = NormalMixture.dist(w=weights, mu=mu, sigma=sigma, comp_shape=(2000, 2))
+    mixture.owner.inputs[0].set_value(np.random.default_rng(4))
+    (draws,) = evaluate(mixture)
+    rng = np.random.default_rng(5)
+    labels = rng.choice(2, size=4000, p=weights)
+    reference = rng.normal(mu[labels], sigma[labels])
+    assert draws.shape == (2000,) and stats.ks_2samp(draws, reference).pvalue > 1e-3
+
+
+def test_normal_mixture_comp_shape_per_row_parameters_in_a_model():
+    """mu of shape (N, K) with comp_shape=(N, K), observed on N points: one term per point."""
+    mu = np.array([[-1.0, 1.0], [0.0, 4.0], [2.0, 3.0]])
+    data = np.array([0.2, 3.5, 2.4])
+    with Model() as model:
+        NormalMixture("y", w=[0.4, 0.6], mu=mu, sigma=1.0, comp_shape=(3, 2), observed=data)
+    (result,) = evaluate(logp(model["y"], data))
+    expected = [_two_normals_reference(x, [0.4, 0.6], row, [1.0, 1.0]) for x, row in zip(data, mu)]
+    np.testing.assert_allclose(result, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "keywords, pattern",
+    [(dict(mu=[-1.0, 2.0], comp_shape=(4, 3)), r"comp_shape \(4, 3\) ends in 3, but w has 2 components.*comp_shape=\(4, 2\)"),
+     (dict(mu=[-1.0, 2.0], comp_shape=(4,)), r"comp_shape \(4,\) ends in 4.*comp_shape=\(2,\)"),
+     (dict(mu=np.zeros((3, 2)), comp_shape=(4, 2)), r"mu of shape \(3, 2\) does not broadcast to comp_shape \(4, 2\)"),
+     (dict(mu=[-1.0, 2.0], sigma=np.ones((5, 2)), comp_shape=(4, 2)), r"sigma of shape \(5, 2\) does not broadcast")],
+)
+def test_normal_mixture_comp_shape_errors(keywords, pattern):
+    keywords = dict(dict(sigma=1.0), **keywords)
+    with pytest.raises(ValueError, match=pattern):
+        NormalMixture.dist(w=[0.3, 0.7], **keywords)
+    with Model(), pytest.raises(ValueError, match=rf"NormalMixture 'y'.*{pattern}"):
+        NormalMixture("y", w=[0.3, 0.7], **keywords)
