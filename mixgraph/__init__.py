@@ -55,6 +55,7 @@ from mixgraph.predictive import compute_log_likelihood, sample_posterior_predict
 from mixgraph.sampling import ConvergenceWarning, SamplingError, check_convergence, sample
 from mixgraph.moments import mean, variance
 from mixgraph.membership import component_assignments, component_probabilities
+from mixgraph.marginal import MarginalizationError, marginalize
 from mixgraph import datasets
 
 __all__ = [
@@ -125,4 +126,6 @@ __all__ = [
     "variance",
     "component_assignments",
     "component_probabilities",
+    "MarginalizationError",
+    "marginalize",
 ]

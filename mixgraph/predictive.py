@@ -14,6 +14,7 @@ import numpy as np
 import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace, vectorize_graph
 
+from mixgraph import marginal
 from mixgraph.forward import compile_forward_function
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
 from mixgraph.logprob import logp
@@ -73,6 +74,7 @@ def sample_posterior_predictive(
     arviz.InferenceData
     """
     model = modelcontext(model)
+    model = getattr(model, "marginal_source", model)  # summed-out latents are in the posterior
     names = [rv.name for rv in model.observed_RVs] if var_names is None else list(var_names)
     free_names = {rv.name for rv in model.free_RVs}
     arrays, leading = _posterior_arrays(idata, model)
@@ -129,10 +131,13 @@ def compute_log_likelihood(
         ``idata`` with a ``log_likelihood`` group (or a new object holding
         only that group if ``extend_inferencedata=False``).
     """
-    model = modelcontext(model)
+    model = marginal.marginalize(modelcontext(model))  # discrete latents summed out: the marginal likelihood
     arrays, leading = _posterior_arrays(idata, model)
     observed = [rv for rv in model.observed_RVs if var_names is None or rv.name in var_names]
-    terms = [logp(rv, model.rvs_to_values[rv]) for rv in observed]
+    if marginal.is_marginal(model):
+        terms = marginal.observed_log_likelihood(model, [rv.name for rv in observed])
+    else:
+        terms = [logp(rv, model.rvs_to_values[rv]) for rv in observed]
     values = _vectorized_over_draws(model, terms, arrays)
     group = {rv.name: np.asarray(value).reshape(leading + np.shape(value)[1:]) for rv, value in zip(observed, values)}
     new = to_inference_data(model, log_likelihood=group)

@@ -6,7 +6,12 @@ posterior at each posterior draw (:mod:`mixgraph.marginal.recover`).
 """
 
 from mixgraph.marginal.enumerate import MAX_JOINT_CONFIGURATIONS, discrete_latents, is_marginal, marginalize
-from mixgraph.marginal.recover import latent_probabilities, recover_latents, recovered_posterior
+from mixgraph.marginal.recover import (
+    latent_probabilities,
+    observed_log_likelihood,
+    recover_latents,
+    recovered_posterior,
+)
 from mixgraph.marginal.support import MarginalizationError
 
 __all__ = [
@@ -16,6 +21,7 @@ __all__ = [
     "is_marginal",
     "latent_probabilities",
     "marginalize",
+    "observed_log_likelihood",
     "recover_latents",
     "recovered_posterior",
 ]

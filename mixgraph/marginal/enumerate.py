@@ -82,15 +82,13 @@ def enumerated_logps(group: MarginalGroup, terms: dict[str, TensorVariable]) -> 
     pieces = [terms[group.latent.name]] + [terms[name] for name in group.dependents]
     enumerated = pt.constant(group.configurations)
     vectorized = vectorize_graph(pieces, {group.value: enumerated})
+    if not group.coupling.elementwise:  # every term summed to one value per configuration
+        return pt.add(*[pt.sum(term, axis=tuple(range(1, term.ndim))) if term.ndim > 1 else term
+                        for term in vectorized])
     total = vectorized[0]
     for name, term in zip(group.dependents, vectorized[1:]):
-        if group.coupling.elementwise:
-            extra = group.coupling.extra_axes[name]
-            total = total + (pt.sum(term, axis=tuple(range(1, 1 + extra))) if extra else term)
-        else:
-            total = total + (pt.sum(term, axis=tuple(range(1, term.ndim))) if term.ndim > 1 else term)
-    if not group.coupling.elementwise and total.ndim > 1:
-        total = pt.sum(total, axis=tuple(range(1, total.ndim)))
+        extra = group.coupling.extra_axes[name]
+        total = total + (pt.sum(term, axis=tuple(range(1, 1 + extra))) if extra else term)
     return total
 
 

@@ -23,11 +23,12 @@ from mixgraph.distributions.mixture_op import safe_logsumexp
 from mixgraph.draws import evaluate_on_draws
 from mixgraph.logprob import constrained_values, model_logp_terms
 from mixgraph.marginal.enumerate import MarginalGroup, enumerated_logps
+from mixgraph.marginal.support import MarginalizationError
 from mixgraph.point import QUICK_MODE
 from mixgraph.registry import distribution_parameters
 
 __all__ = ["conditional_log_probabilities", "recover_latents", "recovered_posterior", "latent_deterministics",
-           "in_random_variables", "latent_probabilities"]
+           "in_random_variables", "latent_probabilities", "observed_log_likelihood"]
 
 
 def conditional_log_probabilities(marginal_model: Any) -> list[TensorVariable]:
@@ -166,3 +167,27 @@ def recovered_posterior(
     recovered = recover_latents(marginal_model, layout, positions, seed, include_logps)
     recovered.update(latent_deterministics(marginal_model, layout, positions, recovered))
     return recovered
+
+
+def observed_log_likelihood(marginal_model: Any, names: list[str]) -> list[TensorVariable]:
+    """The marginal element-wise log-likelihood of observed variables, as graphs in the free random variables.
+
+    An observed variable that is the only dependent of a summed-out latent
+    gets the latent's marginal term (its Mixture log-density).
+
+    Raises
+    ------
+    MarginalizationError
+        For an observed variable that shares its latent with other
+        dependents: its log-likelihood does not split from theirs.
+    """
+    terms = model_logp_terms(marginal_model, jacobian=False)
+    for name in names:
+        if name not in terms:
+            group = next(group for group in marginal_model.marginal_groups if name in group.dependents)
+            raise MarginalizationError(
+                f"the log-likelihood of '{name}' cannot be split from those of {list(group.dependents)}: "
+                f"all depend on the summed-out latent '{group.latent.name}'. Ask for the log-likelihood of "
+                f"a model in which '{group.latent.name}' has a single dependent."
+            )
+    return in_random_variables(marginal_model, [terms[name] for name in names])

@@ -52,8 +52,18 @@ def _constant_value(rv: TensorVariable, parameter: TensorVariable, what: str) ->
     return np.asarray(parameter.eval())
 
 
+INFINITE_FAMILIES = ("Poisson", "NegativeBinomial", "Geometric", "ZeroInflated", "Hurdle")
+
+
 def _infinite_support_error(rv: TensorVariable) -> MarginalizationError:
     family = type(rv.owner.op).__name__.removesuffix("RV")
+    if not any(name.lower() in family.lower() for name in INFINITE_FAMILIES):
+        return MarginalizationError(
+            f"Variable '{rv.name}' is a free discrete {family} variable, which cannot be summed out "
+            f"automatically (only Bernoulli, Categorical, DiscreteUniform and Binomial with constant n "
+            f"can), and NUTS cannot sample it. Fixes: rewrite it with one of those families, or write the "
+            f"likelihood that depends on it as a Mixture (mg.Mixture)."
+        )
     return MarginalizationError(
         f"Variable '{rv.name}' is a free {family} variable: a discrete variable with infinite support "
         f"cannot be summed out of the log-density, and NUTS cannot sample it. Fixes: give it a bounded "
