@@ -52,11 +52,13 @@ def _constant_value(rv: TensorVariable, parameter: TensorVariable, what: str) ->
     return np.asarray(parameter.eval())
 
 
-INFINITE_FAMILIES = ("Poisson", "NegativeBinomial", "Geometric", "ZeroInflated", "Hurdle")
+INFINITE_FAMILIES = ("Poisson", "NegativeBinomial", "Geometric")
+FAMILY_NAMES = {"NegBinomial": "NegativeBinomial", "Mixture": "Mixture (e.g. zero-inflated)"}
 
 
 def _infinite_support_error(rv: TensorVariable) -> MarginalizationError:
     family = type(rv.owner.op).__name__.removesuffix("RV")
+    family = FAMILY_NAMES.get(family, family)
     if not any(name.lower() in family.lower() for name in INFINITE_FAMILIES):
         return MarginalizationError(
             f"Variable '{rv.name}' is a free discrete {family} variable, which cannot be summed out "
