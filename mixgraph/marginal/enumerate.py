@@ -87,8 +87,8 @@ def enumerated_logps(group: MarginalGroup, terms: dict[str, TensorVariable]) -> 
                         for term in vectorized])
     total = vectorized[0]
     for name, term in zip(group.dependents, vectorized[1:]):
-        extra = group.coupling.extra_axes[name]
-        total = total + (pt.sum(term, axis=tuple(range(1, 1 + extra))) if extra else term)
+        axes = tuple(axis + 1 for axis in group.coupling.summed_axes[name])  # after the enumeration axis
+        total = total + (pt.sum(term, axis=axes) if axes else term)
     return total
 
 

@@ -13,8 +13,10 @@ hide a coupling. A structural walk over the graph's ops would have to know
 every op's indexing semantics; the numerical test needs none, and its cost
 is one cheap compile.
 
-A term may have extra *leading* axes (``y`` of shape ``(M, N)`` with
-``z`` of shape ``(N,)``): they are summed before the log-sum-exp.
+A term may have extra axes (``y`` of shape ``(M, N)`` with ``z`` of shape
+``(N,)``, or ``(N, M)`` with ``p[z][:, None]``): the latent's axes must appear
+in it as one block of axes (found by the same perturbation, the trailing block
+first), and the other axes are summed before the log-sum-exp.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class Coupling(NamedTuple):
     """How a latent's dependents depend on it."""
 
     elementwise: bool
-    extra_axes: dict[str, int]  # dependent term name -> leading axes summed before enumeration
+    summed_axes: dict[str, tuple]  # dependent term name -> its axes summed before the log-sum-exp
     reason: str  # why the elements are coupled ("" if element-wise)
 
 
@@ -53,14 +55,27 @@ def _random_point(model: Any, point: dict[str, np.ndarray], latent_values: dict,
     return values
 
 
-def _shape_mismatch(name: str, term_shape: tuple, latent_shape: tuple) -> str | None:
-    tail = term_shape[len(term_shape) - len(latent_shape):] if len(latent_shape) else ()
-    if len(term_shape) < len(latent_shape) or tuple(tail) != tuple(latent_shape):
-        return (
-            f"the log-density of '{name}' has shape {term_shape}, which does not end with the latent's "
-            f"shape {latent_shape}"
-        )
-    return None
+def _candidate_offsets(term_shape: tuple, latent_shape: tuple) -> list[int]:
+    """Where the latent's axes may sit among the term's: a contiguous block, the last one first."""
+    size = len(latent_shape)
+    offsets = range(len(term_shape) - size, -1, -1)
+    return [offset for offset in offsets if tuple(term_shape[offset: offset + size]) == tuple(latent_shape)]
+
+
+def _summed_axes(term_ndim: int, offset: int, latent_ndim: int) -> tuple[int, ...]:
+    return tuple(axis for axis in range(term_ndim) if not offset <= axis < offset + latent_ndim)
+
+
+def _aligned_offsets(first: np.ndarray, second: np.ndarray, changed: np.ndarray, offsets: list[int]) -> list[int]:
+    """The offsets at which every element that changed sits where the latent changed."""
+    differs = ~np.isclose(first, second, rtol=1e-12, atol=0.0, equal_nan=True)
+    kept = []
+    for offset in offsets:
+        axes = _summed_axes(first.ndim, offset, changed.ndim)
+        reduced = differs.any(axis=axes) if axes else differs
+        if not np.any(reduced & ~changed):
+            kept.append(offset)
+    return kept
 
 
 def _perturbed(configuration: np.ndarray, support: np.ndarray, rng: np.random.Generator) -> tuple:
@@ -92,7 +107,7 @@ def find_coupling(
     """
     value = model.rvs_to_values[latent]
     latent_shape = tuple(np.shape(point[value.name]))
-    extra_axes = {}
+    offsets: dict[str, list[int]] = {}
     inputs = list(model.value_vars)
     function = pytensor.function(inputs, [terms[name] for name in dependents], mode=QUICK_MODE,
                                  on_unused_input="ignore")
@@ -106,16 +121,19 @@ def find_coupling(
         after = function(**values)
         for name, first, second in zip(dependents, before, after):
             first, second = np.asarray(first), np.asarray(second)
-            mismatch = _shape_mismatch(name, first.shape, latent_shape)
-            if mismatch:
-                return Coupling(False, {}, mismatch)
-            extra_axes[name] = first.ndim - len(latent_shape)
-            differs = ~np.isclose(first, second, rtol=1e-12, atol=0.0, equal_nan=True)
-            differs = differs.any(axis=tuple(range(extra_axes[name]))) if extra_axes[name] else differs
-            if np.any(differs & ~changed):
+            candidates = offsets.get(name, _candidate_offsets(first.shape, latent_shape))
+            if not candidates and trial == 0:
+                return Coupling(False, {}, (
+                    f"the log-density of '{name}' has shape {first.shape}, in which the latent's shape "
+                    f"{latent_shape} does not appear as a block of axes"
+                ))
+            offsets[name] = _aligned_offsets(first, second, changed, candidates)
+            if not offsets[name]:
                 return Coupling(False, {}, (
                     f"an element of the log-density of '{name}' changes when other elements of "
                     f"'{latent.name}' change (its elements are coupled, e.g. through a sum, a reduction "
                     f"or a scalar index)"
                 ))
-    return Coupling(True, extra_axes, "")
+    summed = {name: _summed_axes(len(np.shape(before[index])), offsets[name][0], len(latent_shape))
+              for index, name in enumerate(dependents)}
+    return Coupling(True, summed, "")

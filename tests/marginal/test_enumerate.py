@@ -181,7 +181,28 @@ def _two_independent_latents():
     return model, hand
 
 
+def _site_occupancy():
+    detections = (RNG.random((6, 4)) < 0.4).astype(int) * (RNG.random((6, 1)) < 0.6)
+
+    with mg.Model() as model:
+        psi = mg.Beta("psi", 1, 1)
+        p = mg.Beta("p", 1, 1)
+        occupied = mg.Bernoulli("occupied", p=psi, shape=6)
+        mg.Bernoulli("detected", p=p * occupied[:, None], observed=detections)
+
+    def hand(point):
+        psi, p = special.expit(point["psi_logodds__"]), special.expit(point["p_logodds__"])
+        jacobian = np.log(psi) + np.log1p(-psi) + np.log(p) + np.log1p(-p)
+        with np.errstate(divide="ignore"):
+            empty = np.log1p(-psi) + stats.bernoulli.logpmf(detections, 0.0).sum(axis=1)
+        occupied = np.log(psi) + stats.bernoulli.logpmf(detections, p).sum(axis=1)
+        return jacobian + np.logaddexp(empty, occupied).sum()
+
+    return model, hand
+
+
 HAND_CASES = {
+    "bernoulli-site-occupancy-trailing-axis": _site_occupancy,
     "binomial-per-element": _per_element_binomial,
     "bernoulli-coupled-by-a-sum": _coupled_bernoulli,
     "discrete-uniform-scalar-switch": _switch_point,
