@@ -60,6 +60,7 @@ from mixgraph.sampling import ConvergenceWarning, SamplingError, check_convergen
 from mixgraph.moments import mean, variance
 from mixgraph.membership import component_assignments, component_probabilities
 from mixgraph.chain_modes import stack_chains
+from mixgraph.marginal import MarginalizationError, marginalize
 from mixgraph import datasets
 
 __all__ = [
@@ -135,4 +136,6 @@ __all__ = [
     "component_assignments",
     "component_probabilities",
     "stack_chains",
+    "MarginalizationError",
+    "marginalize",
 ]

@@ -174,7 +174,12 @@ def model_logp_terms(model: Any, *, jacobian: bool = True) -> dict[str, TensorVa
     dict
         Variable name -> element-wise term (free and observed variables, and
         potentials). Transformed free variables include their log-Jacobian.
+        A marginal model (:func:`mixgraph.marginalize`) supplies its own terms,
+        with its discrete latents summed out.
     """
+    marginal_terms = getattr(model, "marginal_logp_terms", None)
+    if marginal_terms is not None:
+        return marginal_terms(jacobian=jacobian)
     terms: dict[str, TensorVariable] = {}
     for rv in model.free_RVs + model.observed_RVs:
         transform = model.rvs_to_transforms.get(rv)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytensor.tensor as pt
 
-from mixgraph import validation
+from mixgraph import marginal, validation
 from mixgraph.distributions.mixture_op import MixtureRV, component_logps, safe_log
 from mixgraph.model import modelcontext
 from mixgraph.predictive import _posterior_arrays, _vectorized_over_draws
@@ -37,6 +37,21 @@ def _mixture_variable(model: Any, var_name: str) -> Any:
     return rv
 
 
+def _latent_of(model: Any, var_name: str) -> str | None:
+    """The discrete latent behind ``var_name``: itself, or the one latent its log-density depends on."""
+    source = getattr(model, "marginal_source", model)
+    latents = marginal.discrete_latents(source)
+    if not latents or var_name not in source.named_vars:
+        return None
+    if source[var_name] in latents:
+        return source[var_name].name
+    if isinstance(getattr(source[var_name].owner, "op", None), MixtureRV):
+        return None
+    marginal_model = marginal.marginalize(source)
+    owners = [group.latent.name for group in marginal_model.marginal_groups if var_name in group.dependents]
+    return owners[0] if len(owners) == 1 else None
+
+
 def component_probabilities(
     idata: Any, var_name: str, model: Any = None, component_dim: str = "component"
 ) -> Any:
@@ -47,7 +62,10 @@ def component_probabilities(
     idata : arviz.InferenceData
         With a posterior of every free variable.
     var_name : str
-        An observed ``Mixture`` (or a family built on it, e.g. ``NormalMixture``).
+        An observed ``Mixture`` (or a family built on it, e.g. ``NormalMixture``);
+        or a summed-out discrete latent (``z`` of ``mu[z]``), or a variable
+        that depends on one: then the probabilities are those of the latent's
+        values given each draw, over its dims.
     model : Model, optional
     component_dim : str
         Name of the component dimension; if it is a coord of the model, its
@@ -62,11 +80,17 @@ def component_probabilities(
     import xarray
 
     model = modelcontext(model)
-    rv = _mixture_variable(model, var_name)
-    op = rv.owner.op
-    weights, groups = op.split_parameters(distribution_parameters(rv))
-    terms = safe_log(weights) + component_logps(op, model.rvs_to_values[rv], groups)
-    probabilities = pt.special.softmax(terms, axis=-1)
+    latent_name = _latent_of(model, var_name)
+    if latent_name is not None:
+        model = marginal.marginalize(model)
+        probabilities, _ = marginal.latent_probabilities(model, latent_name)
+        var_name = latent_name
+    else:
+        rv = _mixture_variable(model, var_name)
+        op = rv.owner.op
+        weights, groups = op.split_parameters(distribution_parameters(rv))
+        terms = safe_log(weights) + component_logps(op, model.rvs_to_values[rv], groups)
+        probabilities = pt.special.softmax(terms, axis=-1)
     arrays, leading = _posterior_arrays(idata, model)
     [values] = _vectorized_over_draws(model, [probabilities], arrays)
     values = np.asarray(values)

@@ -23,7 +23,7 @@ from pytensor.tensor.random.op import RandomVariable
 from pytensor.tensor.random.utils import compute_batch_shape
 from pytensor.tensor.type_other import NoneConst, NoneTypeT
 
-from mixgraph import validation
+from mixgraph import marginal, validation
 from mixgraph.forward import compile_forward_function
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
 from mixgraph.logprob import logp
@@ -96,6 +96,7 @@ def sample_posterior_predictive(
     idata = _one_posterior(trace, idata)
     random_seed = validation.as_seed_sequence(random_seed)
     model = modelcontext(model)
+    model = getattr(model, "marginal_source", model)  # summed-out latents are in the posterior
     names = [rv.name for rv in model.observed_RVs] if var_names is None else list(var_names)
     if not names:
         warnings.warn(
@@ -249,10 +250,13 @@ def compute_log_likelihood(
         ``idata`` with a ``log_likelihood`` group (or a new object holding
         only that group if ``extend_inferencedata=False``).
     """
-    model = modelcontext(model)
+    model = marginal.marginalize(modelcontext(model))  # discrete latents summed out: the marginal likelihood
     arrays, leading = _posterior_arrays(idata, model)
     observed = [rv for rv in model.observed_RVs if var_names is None or rv.name in var_names]
-    terms = [logp(rv, model.rvs_to_values[rv]) for rv in observed]
+    if marginal.is_marginal(model):
+        terms = marginal.observed_log_likelihood(model, [rv.name for rv in observed])
+    else:
+        terms = [logp(rv, model.rvs_to_values[rv]) for rv in observed]
     values = _vectorized_over_draws(model, terms, arrays, leading[0] * leading[1])
     group = {rv.name: value.reshape(leading + value.shape[1:]) for rv, value in zip(observed, values)}
     new = to_inference_data(model, log_likelihood=group)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from mixgraph import marginal
 from mixgraph.chain_modes import chain_disagreement_messages
 from mixgraph.compile import CompiledLogp, compile_numba_logp, flat_layout, unflatten_vector
 from mixgraph.diagnostics import initial_point_diagnostics
@@ -157,7 +158,9 @@ def sample(
     discard_tuned_samples : bool
         If False, also return ``warmup_posterior`` and ``warmup_sample_stats``.
     idata_kwargs : dict, optional
-        ``{"log_likelihood": True}`` adds the element-wise log-likelihood.
+        ``{"log_likelihood": True}`` adds the element-wise log-likelihood;
+        ``{"marginal_logp": True}`` adds ``lp_<name>``, the conditional
+        log-probability of every value of each summed-out discrete latent.
     compute_convergence_checks : bool
         Warn about divergences, R-hat above 1.01 and low effective sample size.
     model : Model, optional
@@ -176,13 +179,17 @@ def sample(
     ------
     TypeError, ValueError
         For a bad argument (see ``docs/guide/errors.md``).
-    mixgraph.validation.FreeDiscreteError
-        For a free discrete variable.
+    mixgraph.MarginalizationError
+        For a free discrete variable that cannot be summed out (infinite support, ...).
     """
     draws, tune, chains, cores, target_accept, max_tree_depth = _checked_arguments(
         draws, tune, chains, cores, target_accept, max_tree_depth, kwargs)
-    chain_seeds = _seed_sequences(random_seed, 2)
-    model = modelcontext(model)
+    # Spawned once: a Generator seed is advanced by one draw. The first two
+    # children are those of earlier versions, so that their draws are unchanged.
+    chain_seeds = _seed_sequences(random_seed, 3)
+    # Finite discrete latents are summed out here and drawn back in _posterior_group;
+    # any other free discrete variable is an error.
+    model = marginal.marginalize(modelcontext(model))
     validation.check_free_discrete(model)
     began = time.perf_counter()
     point = initial_point(model, initvals)
@@ -190,7 +197,7 @@ def sample(
     if layout.size == 0:
         raise SamplingError("the model has no free variables: there is nothing to sample")
     compiled = compile_numba_logp(model, layout)
-    initial_seed, chain_seed = chain_seeds
+    initial_seed, chain_seed, recover_seed = chain_seeds
     starts = jittered_starts(model, compiled, np.concatenate(
         [np.asarray(point[name], dtype=np.float64).ravel() for name in layout.names]), chains, initial_seed)
     compiled_at = time.perf_counter()
@@ -205,8 +212,8 @@ def sample(
         bar.close()
         sampled_at = time.perf_counter()
         idata = _build_inference_data(
-            model, compiled, result, tune, var_names, discard_tuned_samples, idata_kwargs or {},
-            timings=(began, compiled_at, sampled_at),
+            model, compiled, result, tune, var_names, discard_tuned_samples,
+            {"recover_seed": recover_seed, **(idata_kwargs or {})}, timings=(began, compiled_at, sampled_at),
         )
     _warn_interrupted(result, guard.deferred)
     if compute_convergence_checks and len(idata.posterior.draw) > 0:
@@ -237,7 +244,7 @@ def _build_inference_data(model, compiled, result, tune, var_names, discard_tune
     completed = int(np.min(result.n_completed))
     warmup_positions, positions = _split(result.positions, tune, completed)
     stats = {name: _split(values, tune, completed) for name, values in result.stats.items()}
-    posterior = _posterior_group(model, compiled, positions, var_names)
+    posterior = _posterior_group(model, compiled, positions, var_names, idata_kwargs)
     groups = {
         "posterior": posterior,
         "sample_stats": {name: parts[1] for name, parts in stats.items()},
@@ -245,7 +252,7 @@ def _build_inference_data(model, compiled, result, tune, var_names, discard_tune
         "constant_data": constant_data(model),
     }
     if not discard_tuned:
-        groups["warmup_posterior"] = _posterior_group(model, compiled, warmup_positions, var_names)
+        groups["warmup_posterior"] = _posterior_group(model, compiled, warmup_positions, var_names, idata_kwargs)
         groups["warmup_sample_stats"] = {name: parts[0] for name, parts in stats.items()}
     if idata_kwargs.get("log_likelihood", False):
         groups["log_likelihood"] = log_likelihood_draws(model, compiled.layout, positions)
@@ -254,8 +261,12 @@ def _build_inference_data(model, compiled, result, tune, var_names, discard_tune
     return to_inference_data(model, attrs=attrs, **groups)
 
 
-def _posterior_group(model, compiled, positions, var_names):
+def _posterior_group(model, compiled, positions, var_names, idata_kwargs):
     values = constrained_draws(model, compiled.layout, positions)
+    if marginal.is_marginal(model):
+        values.update(marginal.recovered_posterior(
+            model, compiled.layout, positions, idata_kwargs.get("recover_seed"),
+            include_logps=idata_kwargs.get("marginal_logp", False)))
     if var_names is not None:
         unknown = [name for name in var_names if name not in values]
         if unknown:

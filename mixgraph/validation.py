@@ -147,10 +147,10 @@ def reject_pymc_keywords(function: str, keywords: dict) -> None:
 def check_free_discrete(model: Any) -> None:
     """Raise :class:`FreeDiscreteError` naming the first free discrete variable.
 
-    NUTS moves continuous values only. This is the one place that decides
-    what happens to free discrete variables: when their marginalisation is
-    available (``mixgraph/marginal/``), it replaces this check for
-    finite-support variables.
+    NUTS and the optimiser move continuous values only. ``sample()`` first
+    sums finite discrete latents out (:func:`mixgraph.marginalize`), which
+    raises its own error for the others, so there this is a safety net;
+    ``find_MAP()`` optimises the variables as given, so it raises here.
     """
     for rv in model.free_RVs:
         if rv.dtype.startswith(("int", "uint", "bool")):
@@ -158,9 +158,10 @@ def check_free_discrete(model: Any) -> None:
             raise FreeDiscreteError(
                 f"Variable '{rv.name}' ({kind}) is a free discrete variable: mixgraph samples "
                 f"with NUTS, which moves continuous values only, and has no discrete sampler. "
-                f"Either sum it out by writing the likelihood as a mixture (mg.Mixture or "
-                f"mg.NormalMixture over its values, see docs/guide/mixtures.md), or give it "
-                f"observed= if its values are data."
+                f"Sum it out first with mg.marginalize(model, [{rv.name!r}]) (which sample() does "
+                f"by itself), write the likelihood as a mixture (mg.Mixture or mg.NormalMixture "
+                f"over its values, see docs/guide/mixtures.md), or give it observed= if its "
+                f"values are data."
             )
 
 

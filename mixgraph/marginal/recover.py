@@ -1,0 +1,193 @@
+"""Posterior draws of summed-out latents, from their exact conditional posterior.
+
+At each posterior draw ``theta`` of the marginal model, the conditional
+posterior of a latent is ``p(z = v | theta, data) = softmax_v(enumerated
+log-densities)`` (the terms inside the marginal log-sum-exp). One value is
+drawn per draw (and per element, for an element-wise latent) with the
+Gumbel-max trick, vectorised over all draws: ``argmax(log p + Gumbel)`` is a
+draw from ``p`` (Gumbel 1954; e.g. Maddison, Tarlow and Minka 2014, sec. 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.graph.replace import graph_replace, vectorize_graph
+from pytensor.tensor import TensorVariable
+
+from mixgraph.compile import FlatLayout
+from mixgraph.distributions.mixture_op import safe_logsumexp
+from mixgraph.draws import evaluate_on_draws
+from mixgraph.logprob import constrained_values, model_logp_terms
+from mixgraph.marginal.enumerate import MarginalGroup, enumerated_logps
+from mixgraph.marginal.support import MarginalizationError
+from mixgraph.point import QUICK_MODE
+from mixgraph.registry import distribution_parameters
+
+__all__ = ["conditional_log_probabilities", "recover_latents", "recovered_posterior", "latent_deterministics",
+           "in_random_variables", "latent_probabilities", "observed_log_likelihood"]
+
+
+def conditional_log_probabilities(marginal_model: Any) -> list[TensorVariable]:
+    """Per latent: ``log p(z = v | everything else)``, normalised over the enumeration axis (axis 0)."""
+    terms = model_logp_terms(marginal_model.marginal_source)
+    outputs = []
+    for group in marginal_model.marginal_groups:
+        logps = enumerated_logps(group, terms)
+        outputs.append(logps - pt.expand_dims(safe_logsumexp(logps, axis=0), 0))
+    return outputs
+
+
+def _per_element_log_probabilities(group: MarginalGroup, log_probabilities: np.ndarray) -> np.ndarray:
+    """``(..., *shape, K)`` log-probabilities of each element taking each value."""
+    leading = log_probabilities.shape[:-1 - (group.configurations.ndim - 1)] if group.coupling.elementwise else None
+    if group.coupling.elementwise:
+        return np.moveaxis(log_probabilities, len(leading), -1)
+    shape = group.configurations.shape[1:]
+    flat = group.configurations.reshape(group.configurations.shape[0], -1)
+    one_hot = (flat[..., None] == group.support).astype(np.float64)  # (configurations, elements, K)
+    with np.errstate(divide="ignore"):
+        probabilities = np.einsum("...c,cek->...ek", np.exp(log_probabilities), one_hot)
+        marginal = np.log(probabilities)
+    return marginal.reshape(log_probabilities.shape[:-1] + shape + (group.support.size,))
+
+
+def _draw(group: MarginalGroup, log_probabilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    axis = log_probabilities.ndim - group.configurations.ndim if group.coupling.elementwise else -1
+    safe = np.where(np.isnan(log_probabilities), -np.inf, log_probabilities)
+    gumbel = -np.log(-np.log(rng.uniform(np.finfo(float).tiny, 1.0, size=safe.shape)))
+    index = np.argmax(safe + gumbel, axis=axis)
+    if group.coupling.elementwise:
+        return group.support[index].astype(group.latent.dtype)
+    return group.configurations[index].astype(group.latent.dtype)
+
+
+def recover_latents(
+    marginal_model: Any, layout: FlatLayout, positions: np.ndarray, seed: Any = None, include_logps: bool = False,
+) -> dict[str, np.ndarray]:
+    """Draw every summed-out latent at every posterior draw.
+
+    Parameters
+    ----------
+    marginal_model : Model
+        From :func:`mixgraph.marginalize`.
+    positions : numpy.ndarray
+        Unconstrained draws, shape ``(chain, draw, dim)`` in ``layout``.
+    seed : int, SeedSequence or None
+    include_logps : bool
+        Also return ``lp_<name>``: the conditional log-probability of every
+        value, shape ``(chain, draw, *shape, K)``.
+
+    Returns
+    -------
+    dict
+        Latent name -> integer draws of shape ``(chain, draw, *shape)``.
+    """
+    groups = marginal_model.marginal_groups
+    if positions.shape[1] == 0:
+        return {group.latent.name: np.zeros(positions.shape[:2] + group.configurations.shape[1:],
+                                            dtype=group.latent.dtype) for group in groups}
+    values = evaluate_on_draws(marginal_model, layout, lambda: conditional_log_probabilities(marginal_model),
+                               positions, purpose="marginal-recover")
+    rng = np.random.default_rng(seed)
+    recovered = {}
+    for group, log_probabilities in zip(groups, values):
+        recovered[group.latent.name] = _draw(group, log_probabilities, rng)
+        if include_logps:
+            recovered[f"lp_{group.latent.name}"] = _per_element_log_probabilities(group, log_probabilities)
+    return recovered
+
+
+def latent_deterministics(
+    marginal_model: Any, layout: FlatLayout, positions: np.ndarray, recovered: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """The deterministics of the source model that depend on a latent, at every draw."""
+    source = marginal_model.marginal_source
+    kept = set(marginal_model.deterministics)
+    missing = [variable for variable in source.deterministics if variable not in kept]
+    if not missing or positions.shape[1] == 0:
+        return {}
+    graphs = graph_replace(missing, constrained_values(source), strict=False)
+    position = pt.vector("position", dtype="float64")
+    value_by_name = {value.name: value for value in marginal_model.value_vars}
+    pieces = {value_by_name[name]: position[offset: offset + int(np.prod(shape, dtype=int))].reshape(shape)
+              for name, shape, offset in zip(layout.names, layout.shapes, layout.offsets)}
+    graphs = graph_replace(graphs, pieces, strict=False)
+    groups = marginal_model.marginal_groups
+    batch = pt.matrix("positions", dtype="float64")
+    latent_batches = [pt.tensor(dtype=group.latent.dtype, shape=(None,) * (group.value.ndim + 1)) for group in groups]
+    replacements = {position: batch, **{group.value: latent for group, latent in zip(groups, latent_batches)}}
+    function = pytensor.function([batch, *latent_batches], vectorize_graph(graphs, replacements), mode=QUICK_MODE,
+                                 on_unused_input="ignore")
+    leading = positions.shape[:2]
+    flat = [recovered[group.latent.name].reshape((-1,) + recovered[group.latent.name].shape[2:]) for group in groups]
+    results = function(positions.reshape((-1, positions.shape[-1])), *flat)
+    return {variable.name: np.asarray(result).reshape(leading + np.shape(result)[1:])
+            for variable, result in zip(missing, results)}
+
+
+def in_random_variables(marginal_model: Any, graphs: list[TensorVariable]) -> list[TensorVariable]:
+    """Rewrite graphs in value variables as graphs in the free random variables (constrained)."""
+    replacements = {}
+    for rv in marginal_model.free_RVs:
+        transform = marginal_model.rvs_to_transforms[rv]
+        value = marginal_model.rvs_to_values[rv]
+        replacements[value] = rv if transform is None else transform.forward(rv, *distribution_parameters(rv))
+    return graph_replace(graphs, replacements, strict=False)
+
+
+def latent_probabilities(marginal_model: Any, latent_name: str) -> tuple[TensorVariable, MarginalGroup]:
+    """``p(z = v | rest)`` of one latent as a graph in the free random variables, values on the last axis.
+
+    Element-wise latents give shape ``(*shape, K)``; jointly enumerated ones
+    give the per-element marginal probabilities, of the same shape.
+    """
+    names = [group.latent.name for group in marginal_model.marginal_groups]
+    if latent_name not in names:
+        raise KeyError(f"'{latent_name}' is not a summed-out latent of the model (those are {names})")
+    index = names.index(latent_name)
+    group = marginal_model.marginal_groups[index]
+    [log_probabilities] = in_random_variables(marginal_model, [conditional_log_probabilities(marginal_model)[index]])
+    probabilities = pt.exp(log_probabilities)
+    if group.coupling.elementwise:
+        return pt.moveaxis(probabilities, 0, -1), group
+    flat = group.configurations.reshape(group.configurations.shape[0], -1)
+    one_hot = pt.constant((flat[..., None] == group.support).astype(np.float64))
+    per_element = pt.sum(probabilities[:, None, None] * one_hot, axis=0)
+    return per_element.reshape(group.configurations.shape[1:] + (group.support.size,)), group
+
+
+def recovered_posterior(
+    marginal_model: Any, layout: FlatLayout, positions: np.ndarray, seed: Any = None, include_logps: bool = False,
+) -> dict[str, np.ndarray]:
+    """The latents (:func:`recover_latents`) and the deterministics that depend on them, at every draw."""
+    recovered = recover_latents(marginal_model, layout, positions, seed, include_logps)
+    recovered.update(latent_deterministics(marginal_model, layout, positions, recovered))
+    return recovered
+
+
+def observed_log_likelihood(marginal_model: Any, names: list[str]) -> list[TensorVariable]:
+    """The marginal element-wise log-likelihood of observed variables, as graphs in the free random variables.
+
+    An observed variable that is the only dependent of a summed-out latent
+    gets the latent's marginal term (its Mixture log-density).
+
+    Raises
+    ------
+    MarginalizationError
+        For an observed variable that shares its latent with other
+        dependents: its log-likelihood does not split from theirs.
+    """
+    terms = model_logp_terms(marginal_model, jacobian=False)
+    for name in names:
+        if name not in terms:
+            group = next(group for group in marginal_model.marginal_groups if name in group.dependents)
+            raise MarginalizationError(
+                f"the log-likelihood of '{name}' cannot be split from those of {list(group.dependents)}: "
+                f"all depend on the summed-out latent '{group.latent.name}'. Ask for the log-likelihood of "
+                f"a model in which '{group.latent.name}' has a single dependent."
+            )
+    return in_random_variables(marginal_model, [terms[name] for name in names])
