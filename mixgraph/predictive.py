@@ -110,7 +110,7 @@ def sample_posterior_predictive(
     arrays, leading = _posterior_arrays(idata, model)
     targets = [model[name] for name in names if name not in free_names]
     count = leading[0] * leading[1]
-    values = _vectorized_over_draws(model, targets, arrays, count, random_seed) if targets else []
+    values = _vectorized_over_draws(model, targets, arrays, count, random_seed=random_seed) if targets else []
     group = {}
     for name in names:
         if name in free_names:
@@ -215,13 +215,16 @@ def with_batch_sizes(outputs: list[TensorVariable]) -> list[TensorVariable]:
 
 
 def _vectorized_over_draws(
-    model: Any, outputs: list, arrays: dict, count: int, random_seed: Any = None
+    model: Any, outputs: list, arrays: dict, count: int | None = None, random_seed: Any = None
 ) -> list[np.ndarray]:
     """Evaluate graphs in the free variables at every draw, in one call.
 
-    Every result has a leading axis of length ``count``; every random
-    variable is drawn independently at each draw (see :func:`vectorizable`).
+    Every result has a leading axis of length ``count`` (default: the number
+    of draws in ``arrays``); every random variable is drawn independently at
+    each draw (see :func:`vectorizable`).
     """
+    if count is None:
+        count = len(next(iter(arrays.values()))) if arrays else 1
     single = {rv: pt.tensor(dtype=rv.dtype, shape=(None,) * rv.ndim) for rv in model.free_RVs}
     batch = {rv: pt.tensor(dtype=rv.dtype, shape=(None,) * (rv.ndim + 1)) for rv in model.free_RVs}
     marker, markers = pt.scalar("draw_marker", dtype="int8"), pt.vector("draw_markers", dtype="int8")

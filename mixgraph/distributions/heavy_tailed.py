@@ -109,6 +109,8 @@ class HalfStudentTRV(RandomVariable):
 
     @classmethod
     def rng_fn(cls, rng, nu, sigma, size):
+        if size is None:  # one draw per batch element, not one shared by all of them
+            size = np.broadcast_shapes(np.shape(nu), np.shape(sigma))
         return np.abs(sigma * rng.standard_t(nu, size=size))
 
 

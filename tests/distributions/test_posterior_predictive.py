@@ -162,3 +162,12 @@ def test_posterior_predictive_follows_the_posterior():
         )
     draws = predictive.posterior_predictive["y"].values
     np.testing.assert_allclose(draws.mean(axis=-1), factors, atol=0.05)
+
+
+@pytest.mark.parametrize("case", [case for case in CONTINUOUS_CASES], ids=lambda case: case.name)
+def test_batched_parameters_without_size_give_independent_draws(case):
+    """A draw function given ``size=None`` draws one value per batch element (not one shared by all)."""
+    parameters = {name: np.full(4, value) for name, value in case.grid[0].items()}
+    draws = np.asarray(mg.draw(case.distribution.dist(**parameters), random_seed=5))
+    assert draws.shape == (4,)
+    assert len(np.unique(draws)) == 4, draws
