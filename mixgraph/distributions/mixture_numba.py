@@ -39,7 +39,7 @@ def _core_function(op: Any, parameter_ndims: list[int]) -> tuple[Any, int | None
     return result, 0  # functions without a key of their own are determined by the op's props
 
 
-def _index_lines(names: list[str]) -> list[str]:
+def _index_lines() -> list[str]:
     # the same draw as MixtureRV.rng_fn: the first component whose cumulative
     # weight exceeds a uniform draw on [0, total weight); loops, so that no
     # array is allocated per element
@@ -59,7 +59,7 @@ def _index_lines(names: list[str]) -> list[str]:
     ]
 
 
-def _list_source(counts: list[int]) -> tuple[str, list[str]]:
+def _list_source(counts: list[int]) -> str:
     names, lines, start = [], [], 0
     for component, count in enumerate(counts):
         group = [f"p{start + i}" for i in range(count)]
@@ -68,7 +68,7 @@ def _list_source(counts: list[int]) -> tuple[str, list[str]]:
         lines += [f"    {keyword} index == {component}:", f"        return f{component}(rng, {', '.join(group)})"]
         start += count
     lines.append(f"    return f{len(counts) - 1}(rng, {', '.join(names[start - counts[-1]:])})")
-    return "\n".join(["def mixture_draw(rng, weights, " + ", ".join(names) + "):", *_index_lines(names), *lines]), names
+    return "\n".join(["def mixture_draw(rng, weights, " + ", ".join(names) + "):", *_index_lines(), *lines])
 
 
 def _batched_source(count: int) -> str:
@@ -77,7 +77,7 @@ def _batched_source(count: int) -> str:
     picked = [f"{name}[index if {name}.shape[0] > 1 else 0]" for name in names]
     return "\n".join([
         "def mixture_draw(rng, weights, " + ", ".join(names) + "):",
-        *_index_lines(names),
+        *_index_lines(),
         f"    return f0(rng, {', '.join(picked)})",
     ])
 
@@ -85,13 +85,12 @@ def _batched_source(count: int) -> str:
 def mixture_core_draw(op: MixtureRV, node: Any) -> tuple[Any, int | None]:
     """The core draw of one mixture element (nopython), and its cache key."""
     functions, keys = [], []
-    for index, component in enumerate(op.component_ops):
-        ndims = list(component.ndims_params)
-        function, key = _core_function(component, ndims)
+    for component in op.component_ops:
+        function, key = _core_function(component, list(component.ndims_params))
         functions.append(function)
         keys.append(key)
     counts = [len(component.ndims_params) for component in op.component_ops]
-    source = _batched_source(counts[0]) if op.batched else _list_source(counts)[0]
+    source = _batched_source(counts[0]) if op.batched else _list_source(counts)
     namespace = {"np": np, **{f"f{i}": function for i, function in enumerate(functions)}}
     draw = numba_basic.numba_njit(compile_function_src(source, "mixture_draw", namespace))
     if any(key is None for key in keys):
