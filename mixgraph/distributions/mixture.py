@@ -23,6 +23,7 @@ from pytensor.tensor.type_other import NoneTypeT
 from mixgraph.distributions import mixture_rules  # noqa: F401  (registers transform and inverse CDF)
 from mixgraph.distributions.base import Distribution, as_parameter
 from mixgraph.distributions.mixture_op import WEIGHT_SUM_TOLERANCE, MixtureRV
+from mixgraph.distributions import mixture_numba  # noqa: F401  (registers nopython draws)
 from mixgraph.registry import LOGP
 from mixgraph.shapes import ShapeLike, as_shape_tuple, static_value
 

@@ -379,14 +379,15 @@ def test_vector_components_keep_each_draw_from_one_component():
     np.testing.assert_allclose(evaluate(logp(mixture, value))[0], latent_logp, rtol=1e-12)
 
 
-def test_numba_linker_can_draw_through_object_mode():
+def test_numba_linker_draws_in_nopython_mode():
+    """No object-mode fallback (it warns); distribution checks: test_mixture_numba.py."""
     mixture = Mixture.dist(w=[0.5, 0.5], comp_dists=Normal.dist(mu=[-10.0, 10.0], sigma=0.1), size=(50,))
     rng = mixture.owner.inputs[0]
     rng.set_value(np.random.default_rng(0))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("error")
         function = pytensor.function([], mixture, updates={rng: mixture.owner.outputs[0]}, mode="NUMBA")
-    sample = function()
+        sample = function()
     assert sample.shape == (50,) and (sample < 0).any() and (sample > 0).any()
 
 
