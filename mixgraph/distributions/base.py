@@ -178,7 +178,7 @@ class Distribution:
 
         check(container.get_value())
         if isinstance(observed, SharedVariable):
-            model.observed_data_checks[name] = (container, check)
+            model.observed_data_checks[model._prefix + name] = (container, check)
 
     @classmethod
     def is_discrete(cls) -> bool:

@@ -40,6 +40,7 @@ __all__ = [
     "check_observed_support",
     "outside_interval",
     "not_equal",
+    "union_of_components",
     "SHOWN_VALUES",
 ]
 
