@@ -3,9 +3,9 @@
 At each posterior draw ``theta`` of the marginal model, the conditional
 posterior of a latent is ``p(z = v | theta, data) = softmax_v(enumerated
 log-densities)`` (the terms inside the marginal log-sum-exp). One value is
-drawn per draw (and per element, for an element-wise latent) with the
-Gumbel-max trick, vectorised over all draws: ``argmax(log p + Gumbel)`` is a
-draw from ``p`` (Gumbel 1954; e.g. Maddison, Tarlow and Minka 2014, sec. 2).
+drawn per draw (and per element, for an element-wise latent) by inverting
+the cumulative distribution with one uniform each, vectorised over all draws
+(one pass per support value, over contiguous arrays).
 """
 
 from __future__ import annotations
@@ -57,9 +57,14 @@ def _per_element_log_probabilities(group: MarginalGroup, log_probabilities: np.n
 
 def _draw(group: MarginalGroup, log_probabilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     axis = log_probabilities.ndim - group.configurations.ndim if group.coupling.elementwise else -1
-    safe = np.where(np.isnan(log_probabilities), -np.inf, log_probabilities)
-    gumbel = -np.log(-np.log(rng.uniform(np.finfo(float).tiny, 1.0, size=safe.shape)))
-    index = np.argmax(safe + gumbel, axis=axis)
+    values = np.moveaxis(log_probabilities, axis, 0)  # one contiguous slice per value
+    uniforms = rng.random(values.shape[1:])
+    index = np.zeros(values.shape[1:], dtype=np.int64)
+    cumulative = np.zeros(values.shape[1:])
+    for position in range(values.shape[0] - 1):  # inverse-CDF draw: count the values passed
+        with np.errstate(invalid="ignore"):
+            cumulative += np.nan_to_num(np.exp(values[position]))
+        index += uniforms >= cumulative
     if group.coupling.elementwise:
         return group.support[index].astype(group.latent.dtype)
     return group.configurations[index].astype(group.latent.dtype)
