@@ -142,9 +142,13 @@ def compile_point_function(
     value_vars = model.value_vars
     check_no_random_variables({"a compiled function of the point": outputs})
     function = pytensor.function(value_vars, outputs, mode=mode, on_unused_input="ignore")
-    names = [value.name for value in value_vars]
+    return _taking_a_point(function, [value.name for value in value_vars])
 
-    def evaluate(point: dict) -> list:
+
+def _taking_a_point(function: Callable, names: list[str]) -> Callable[[dict], Any]:
+    """``function`` of positional inputs called with a point dict holding (at least) ``names``."""
+
+    def evaluate(point: dict) -> Any:
         missing = [name for name in names if name not in point]
         if missing:
             raise KeyError(f"the point has no value for {missing}; it needs {names}")
@@ -211,16 +215,7 @@ def compile_fn(
         results = function(*arguments)
         return results[0] if single else results
 
-    if not point_fn:
-        return call
-
-    def evaluate(point: dict) -> Any:
-        missing = [name for name in names if name not in point]
-        if missing:
-            raise KeyError(f"the point has no value for {missing}; it needs {names}")
-        return call(*[point[name] for name in names])
-
-    return evaluate
+    return _taking_a_point(call, names) if point_fn else call
 
 
 def compile_logp(
