@@ -16,82 +16,21 @@ from typing import Any
 import numpy as np
 
 from mixgraph import marginal
-from mixgraph.chain_modes import chain_disagreement_messages
-from mixgraph.compile import CompiledLogp, compile_numba_logp, flat_layout, unflatten_vector
-from mixgraph.diagnostics import initial_point_diagnostics
+from mixgraph.compile import compile_numba_logp, flat_layout
+from mixgraph.convergence import ConvergenceWarning, check_convergence
 from mixgraph.draws import constrained_draws, log_likelihood_draws
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
 from mixgraph import validation
 from mixgraph.mcmc.driver import InterruptGuard, run_chains
+from mixgraph.init.jitter import SamplingError, jittered_starts
 from mixgraph.model import modelcontext
-from mixgraph.point import initial_point, point_logps
+from mixgraph.point import initial_point
 from mixgraph.progress import ProgressBar
 
-__all__ = ["sample", "SamplingError", "ConvergenceWarning", "DEFAULT_TUNE", "jittered_starts"]
+__all__ = ["sample", "SamplingError", "ConvergenceWarning", "DEFAULT_TUNE", "check_convergence", "jittered_starts"]
 
 DEFAULT_TUNE = 1000
 """Default number of tuning steps; ``docs/guide/sampling.md`` explains the choice."""
-
-INITIALIZATION_ATTEMPTS = 20
-
-
-class SamplingError(RuntimeError):
-    """The sampler could not start (no finite log-density near the initial point)."""
-
-
-class ConvergenceWarning(UserWarning):
-    """Divergences, high R-hat or low effective sample size after sampling."""
-
-
-def _finite_at(compiled: CompiledLogp, position: np.ndarray) -> bool:
-    gradient = np.zeros_like(position)
-    logp = compiled.logp_fn(position, gradient, compiled.float_data, compiled.int_data)
-    return bool(np.isfinite(logp) and np.all(np.isfinite(gradient)))
-
-
-def jittered_starts(
-    model: Any, compiled: CompiledLogp, start: np.ndarray, chains: int, seed: np.random.SeedSequence
-) -> np.ndarray:
-    """One start per chain: ``start`` plus uniform(-1, 1) jitter, retried until finite.
-
-    Raises
-    ------
-    SamplingError
-        Naming each variable whose log-density is not finite at the initial
-        point, with its value, when no jitter gives a finite start.
-    """
-    rng = np.random.default_rng(seed)
-    starts = np.empty((chains, start.size))
-    for chain in range(chains):
-        for _ in range(INITIALIZATION_ATTEMPTS):
-            candidate = start + rng.uniform(-1.0, 1.0, size=start.size)
-            if _finite_at(compiled, candidate):
-                starts[chain] = candidate
-                break
-        else:
-            if _finite_at(compiled, start):
-                starts[chain] = start
-                continue
-            raise SamplingError(_initial_failure_message(model, compiled, start))
-    return starts
-
-
-def _initial_failure_message(model: Any, compiled: CompiledLogp, start: np.ndarray) -> str:
-    point = unflatten_vector(start, compiled.layout)
-    logps = point_logps(model, point)
-    bad = {name: value for name, value in logps.items() if not np.isfinite(value)}
-    lines = [f"  {name}: log-density {value}" for name, value in bad.items()]
-    values = [f"  {name} = {np.array2string(np.asarray(value), threshold=6)}" for name, value in point.items()]
-    causes = [f"  {sentence}" for sentence in initial_point_diagnostics(model, point)]
-    return (
-        "Initial evaluation of the model failed: the log-density or its gradient is not finite "
-        f"at the initial point or at {INITIALIZATION_ATTEMPTS} jittered starts.\n"
-        "Variables whose log-density is not finite:\n" + ("\n".join(lines) or "  (none: the gradient is not finite)")
-        + ("\nFound at the initial point:\n" + "\n".join(causes) if causes else "")
-        + "\nStarting values (unconstrained):\n" + "\n".join(values)
-        + "\nGive initvals= inside each variable's support, or check the priors and data."
-    )
-
 
 def _seed_sequences(random_seed: Any, count: int) -> list[np.random.SeedSequence]:
     return validation.as_seed_sequence(random_seed).spawn(count)
@@ -290,103 +229,3 @@ def _attributes(tune: int, began: float, compiled_at: float, sampled_at: float) 
         "compile_time": compiled_at - began,
         "tuning_steps": tune,
     }
-
-
-def check_convergence(idata: Any, max_rhat: float = 1.01, min_ess_per_chain: float = 100.0) -> list[str]:
-    """Warn (``ConvergenceWarning``) about divergences, tree depth, chains in other modes, R-hat and effective sample size.
-
-    R-hat and the bulk effective sample size are computed per variable with
-    ArviZ; each message names the variable (and the entry) that is worst.
-    Entries that are constant over all draws (such as the unit diagonal of
-    an ``LKJCorr`` matrix) have no R-hat and are left out.
-
-    Parameters
-    ----------
-    idata : arviz.InferenceData
-        The result of :func:`mixgraph.sample`.
-    max_rhat : float
-        The largest R-hat accepted.
-    min_ess_per_chain : float
-        The smallest bulk effective sample size accepted, per chain.
-
-    Returns
-    -------
-    list of str
-        The messages warned.
-    """
-    messages = []
-    stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
-    chains = len(idata.posterior.chain)
-    if "diverging" in stats:
-        divergences = int(stats["diverging"].sum())
-        if divergences:
-            messages.append(
-                f"There were {divergences} divergences after tuning. Increase target_accept or "
-                f"reparameterise (e.g. non-centred hierarchical models)."
-            )
-    if "reached_max_treedepth" in stats and float(stats["reached_max_treedepth"].mean()) > 0.05:
-        messages.append("More than 5% of draws reached the maximum tree depth; consider max_tree_depth.")
-    if chains > 1 and len(idata.posterior.draw) >= 4:
-        messages.extend(chain_disagreement_messages(idata))
-        messages.extend(_mixing_messages(idata, chains, max_rhat, min_ess_per_chain))
-    for message in messages:
-        warnings.warn(message, ConvergenceWarning, stacklevel=3)
-    return messages
-
-
-def _mixing_messages(idata: Any, chains: int, max_rhat: float, min_ess_per_chain: float) -> list[str]:
-    """The R-hat and effective-sample-size messages, naming the worst variable."""
-    import arviz
-
-    varying = _varying_variables(idata.posterior)
-    if not varying:
-        return []
-    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rhat = arviz.rhat(idata, var_names=varying)
-        ess = arviz.ess(idata, var_names=varying)
-    messages = []
-    name, entry, value = _extreme(rhat, largest=True)
-    if value > max_rhat:
-        messages.append(
-            f"The largest R-hat is {value:.3f} for {name}{entry} (above {max_rhat}): the chains disagree. "
-            f"Look at az.plot_trace and az.summary; more tuning or a better parameterisation may help."
-        )
-    name, entry, value = _extreme(ess, largest=False)
-    if value < min_ess_per_chain * chains:
-        messages.append(
-            f"The smallest bulk effective sample size is {value:.0f} for {name}{entry}, below "
-            f"{min_ess_per_chain:.0f} per chain ({min_ess_per_chain * chains:.0f} for {chains} chains): "
-            f"estimates may be unreliable; draw more."
-        )
-    return messages
-
-
-def _varying_variables(posterior: Any) -> list[str]:
-    """Posterior variables with at least one entry that is not constant over all draws."""
-    names = []
-    for name, values in posterior.data_vars.items():
-        array = np.asarray(values)
-        if array.size and np.issubdtype(array.dtype, np.number) and np.ptp(array.reshape(-1)) > 0:
-            names.append(str(name))
-    return names
-
-
-def _extreme(dataset: Any, largest: bool) -> tuple[str, str, float]:
-    """The variable, entry (coordinate labels, ``"[1, 2]"``, or ``""``) and value of the largest or smallest finite statistic."""
-    best: tuple[str, str, float] = ("", "", -np.inf if largest else np.inf)
-    for name, values in dataset.data_vars.items():
-        array = np.asarray(values, dtype=float)
-        finite = np.isfinite(array)
-        if not finite.any():
-            continue
-        candidates = np.where(finite, array, -np.inf if largest else np.inf)
-        flat_index = int(np.argmax(candidates) if largest else np.argmin(candidates))
-        value = float(candidates.reshape(-1)[flat_index])
-        if (value > best[2]) if largest else (value < best[2]):
-            index = np.unravel_index(flat_index, array.shape) if array.ndim else ()
-            labels = [values.coords[dim].values[i] if dim in values.coords else i
-                      for dim, i in zip(values.dims, index)]
-            entry = f"[{', '.join(str(label) for label in labels)}]" if labels else ""
-            best = (str(name), entry, value)
-    return best

@@ -1,0 +1,9 @@
+"""Chain starts: jitter around the initial point (and, later, Pathfinder).
+
+Nothing here knows the sampler: it takes a compiled log-density and returns
+starting positions (:mod:`mixgraph.compile`'s ``CompiledLogp``).
+"""
+
+from mixgraph.init.jitter import INITIALIZATION_ATTEMPTS, SamplingError, finite_at, jittered_starts
+
+__all__ = ["INITIALIZATION_ATTEMPTS", "SamplingError", "finite_at", "jittered_starts"]
