@@ -5,5 +5,13 @@ starting positions (:mod:`mixgraph.compile`'s ``CompiledLogp``).
 """
 
 from mixgraph.init.jitter import INITIALIZATION_ATTEMPTS, SamplingError, finite_at, jittered_starts
+from mixgraph.init.prior_draws import PriorDrawError, unconstrained_prior_draws
 
-__all__ = ["INITIALIZATION_ATTEMPTS", "SamplingError", "finite_at", "jittered_starts"]
+__all__ = [
+    "INITIALIZATION_ATTEMPTS",
+    "PriorDrawError",
+    "SamplingError",
+    "finite_at",
+    "jittered_starts",
+    "unconstrained_prior_draws",
+]
