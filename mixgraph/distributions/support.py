@@ -47,6 +47,9 @@ __all__ = [
 SUPPORT_VIOLATIONS = OpRegistry("support check")
 SHOWN_VALUES = 5
 _QUICK = Mode(linker="py", optimizer="fast_compile")
+# A graph of constants evaluated node by node, without rewrites: 4 to 5 times
+# faster to build than _QUICK, whose rewrites cost more than the evaluation.
+_UNREWRITTEN = Mode(linker="py", optimizer=None)
 
 
 class SupportError(ValueError):
@@ -69,7 +72,7 @@ def constant_parameter(parameter: Variable) -> np.ndarray | None:
     if isinstance(parameter, SharedVariable) or not _is_constant_graph(parameter):
         return None
     try:
-        return np.asarray(pytensor.function([], parameter, mode=_QUICK)())
+        return np.asarray(pytensor.function([], parameter, mode=_UNREWRITTEN)())
     except Exception:  # not evaluable on its own: treat as symbolic
         return None
 
@@ -109,9 +112,17 @@ def _reduce_to_batch(mask: np.ndarray, value: np.ndarray, ndim_supp: int) -> np.
 
 
 def _log_density_not_finite(op: Any, value: np.ndarray, constants: list) -> np.ndarray:
+    """Where the log-density at constant parameters is not finite.
+
+    The graph is first evaluated as written (cheap); only if some entry is not
+    finite is it evaluated again after the rewrites, whose numerically stable
+    forms decide (so an underflow of the plain graph never rejects data).
+    """
     logp = LOGP.get(op)(pt.as_tensor(value), *[pt.as_tensor(constant) for constant in constants])
     with np.errstate(all="ignore"):
-        result = np.asarray(pytensor.function([], logp, mode=_QUICK)())
+        result = np.asarray(pytensor.function([], logp, mode=_UNREWRITTEN)())
+        if not np.all(np.isfinite(result)):
+            result = np.asarray(pytensor.function([], logp, mode=_QUICK)())
     return ~np.isfinite(result)
 
 
