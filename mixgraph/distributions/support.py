@@ -72,9 +72,17 @@ def constant_parameter(parameter: Variable) -> np.ndarray | None:
     if isinstance(parameter, SharedVariable) or not _is_constant_graph(parameter):
         return None
     try:
-        return np.asarray(pytensor.function([], parameter, mode=_UNREWRITTEN)())
+        return _evaluate_constant_graph(parameter)
     except Exception:  # not evaluable on its own: treat as symbolic
         return None
+
+
+def _evaluate_constant_graph(variable: Variable) -> np.ndarray:
+    """Evaluate a graph of constants: as written (cheap), or after the rewrites if that fails."""
+    try:
+        return np.asarray(pytensor.function([], variable, mode=_UNREWRITTEN)())
+    except Exception:  # an op that only its rewritten form can evaluate
+        return np.asarray(pytensor.function([], variable, mode=_QUICK)())
 
 
 def outside_interval(
@@ -120,7 +128,7 @@ def _log_density_not_finite(op: Any, value: np.ndarray, constants: list) -> np.n
     """
     logp = LOGP.get(op)(pt.as_tensor(value), *[pt.as_tensor(constant) for constant in constants])
     with np.errstate(all="ignore"):
-        result = np.asarray(pytensor.function([], logp, mode=_UNREWRITTEN)())
+        result = _evaluate_constant_graph(logp)
         if not np.all(np.isfinite(result)):
             result = np.asarray(pytensor.function([], logp, mode=_QUICK)())
     return ~np.isfinite(result)
