@@ -102,7 +102,8 @@ def lbfgs_path(logp_fn, float_data, int_data, start: np.ndarray, max_iterations:
             break
         positions.append(position)
         gradients.append(gradient)
-    return np.array(positions), np.array(gradients), len(record)
+    dim = iterates[0].shape[0]
+    return np.array(positions).reshape(-1, dim), np.array(gradients).reshape(-1, dim), len(record)
 
 
 def _updated_alpha(alpha: np.ndarray, step: np.ndarray, change: np.ndarray) -> np.ndarray:
@@ -159,11 +160,16 @@ def _approximation(position, gradient, alpha, steps, changes) -> NormalApproxima
                                variances)
 
 
-def approximation_draws(approximation: NormalApproximation, rng: np.random.Generator,
-                        count: int) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` draws and their log-densities under the approximation (Algorithm 4, lines 6-8)."""
+def approximation_draws(approximation: NormalApproximation, rng: np.random.Generator | None,
+                        count: int, standard: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` draws and their log-densities under the approximation (Algorithm 4, lines 6-8).
+
+    ``standard`` (shape ``(count, dim)``), when given, are the standard
+    normal draws to transform instead of fresh ones from ``rng``.
+    """
     dim = approximation.mean.shape[0]
-    standard = rng.standard_normal((count, dim))
+    if standard is None:
+        standard = rng.standard_normal((count, dim))
     projected = standard @ approximation.q_factor
     correction = (projected @ (approximation.cholesky - np.eye(approximation.cholesky.shape[0])).T) @ approximation.q_factor.T
     draws = approximation.mean + approximation.sqrt_alpha * (standard + correction)
@@ -223,10 +229,15 @@ def single_path(logp_fn, float_data, int_data, start: np.ndarray, rng: np.random
     positions, gradients, evaluations = lbfgs_path(logp_fn, float_data, int_data, start, max_iterations,
                                                    gradient_tolerance)
     best, best_elbo = None, -np.inf
+    # The same standard normal draws at every iterate (common random numbers): the
+    # ELBO estimates are compared with each other, and their differences are then
+    # far less noisy than with fresh draws (the exact approximation of a Gaussian
+    # target has zero-variance estimate log Z).
+    standard = rng.standard_normal((num_elbo_draws, np.asarray(start).shape[0]))
     for approximation in _approximations_along(positions, gradients):
         if approximation is None or not np.all(np.isfinite(approximation.mean)):
             continue
-        draws, logq = approximation_draws(approximation, rng, num_elbo_draws)
+        draws, logq = approximation_draws(approximation, None, num_elbo_draws, standard)
         elbo = _elbo(_target_logps(logp_fn, float_data, int_data, draws), logq)
         evaluations += num_elbo_draws
         if elbo > best_elbo:
