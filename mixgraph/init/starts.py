@@ -11,6 +11,7 @@ means jitter around them, as does ``init="jitter"``.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, NamedTuple
 
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 INIT_METHODS = ("auto", "jitter")
+
+_LOGGER = logging.getLogger("mixgraph")
 
 
 class PathfinderSettings(NamedTuple):
@@ -126,8 +129,11 @@ def chain_starts(model: Any, compiled: CompiledLogp, start: np.ndarray, chains: 
         try:
             return _pathfinder_starts(model, compiled, chains, pathfinder_seed, settings)._replace(
                 seconds=time.perf_counter() - began)
-        except (PriorDrawError, PathfinderFailure, np.linalg.LinAlgError) as error:
+        except (PriorDrawError, PathfinderFailure) as error:
             note = f"jitter (Pathfinder not used: {type(error).__name__}: {error})"
+        except Exception as error:  # noqa: BLE001 - the default start must never stop sample()
+            note = f"jitter (Pathfinder not used: {type(error).__name__}: {error})"
+            _LOGGER.debug("Pathfinder failed; chains start by jitter", exc_info=True)
     positions = jittered_starts(model, compiled, start, chains, jitter_seed)
     return ChainStarts(positions, None, note, float("nan"), time.perf_counter() - began)
 
