@@ -55,6 +55,7 @@ from mixgraph.logprob import icdf, logcdf, logp
 from mixgraph.model import Data, Deterministic, Model, Potential, modelcontext, set_data
 from mixgraph.forward import draw, sample_prior_predictive
 from mixgraph.optimize import find_MAP
+from mixgraph.pathfinder import fit_pathfinder
 from mixgraph.predictive import compute_log_likelihood, sample_posterior_predictive
 from mixgraph.sampling import ConvergenceWarning, SamplingError, check_convergence, sample
 from mixgraph.moments import mean, variance
@@ -116,6 +117,7 @@ __all__ = [
     "draw",
     "sample_prior_predictive",
     "find_MAP",
+    "fit_pathfinder",
     "compute_log_likelihood",
     "sample_posterior_predictive",
     "sample",

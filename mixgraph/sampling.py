@@ -23,6 +23,7 @@ from mixgraph.inference_data import constant_data, observed_data, to_inference_d
 from mixgraph import validation
 from mixgraph.mcmc.driver import InterruptGuard, run_chains
 from mixgraph.init.jitter import SamplingError, jittered_starts
+from mixgraph.init.starts import chain_starts, check_init, record_init
 from mixgraph.model import modelcontext
 from mixgraph.point import initial_point
 from mixgraph.progress import ProgressBar
@@ -65,6 +66,7 @@ def sample(
     compute_convergence_checks: bool = True,
     model: Any = None,
     adaptation: str = "nutpie",
+    init: str = "auto",
     **kwargs: Any,
 ) -> Any:
     """Draw from the posterior with the No-U-Turn Sampler.
@@ -106,9 +108,16 @@ def sample(
     adaptation : {"nutpie", "stan"}
         Mass-matrix adaptation: from draws and gradients (default), or
         Stan's windowed variance of draws.
+    init : {"auto", "jitter"}
+        Chain starts. ``"auto"``: multi-path Pathfinder from prior draws; each
+        chain starts at a resampled draw, with its path's variances as the
+        starting metric (falls back to ``"jitter"`` when the model has a prior
+        without draws or every path fails; ``idata.posterior.attrs["init"]``
+        says which ran). ``"jitter"``: the initial point plus uniform(-1, 1)
+        jitter. ``initvals=`` always means jitter around them.
     **kwargs
-        None are accepted; PyMC's ``init=`` and ``step=`` get an error that
-        says what to write instead.
+        None are accepted; PyMC's ``step=`` gets an error that says what to
+        write instead.
 
     Returns
     -------
@@ -123,9 +132,10 @@ def sample(
     """
     draws, tune, chains, cores, target_accept, max_tree_depth = _checked_arguments(
         draws, tune, chains, cores, target_accept, max_tree_depth, kwargs)
+    init = check_init(init)
     # Spawned once: a Generator seed is advanced by one draw. The first two
     # children are those of earlier versions, so that their draws are unchanged.
-    chain_seeds = _seed_sequences(random_seed, 3)
+    chain_seeds = _seed_sequences(random_seed, 4)
     # Finite discrete latents are summed out here and drawn back in _posterior_group;
     # any other free discrete variable is an error.
     model = marginal.marginalize(modelcontext(model))
@@ -136,16 +146,18 @@ def sample(
     if layout.size == 0:
         raise SamplingError("the model has no free variables: there is nothing to sample")
     compiled = compile_numba_logp(model, layout)
-    initial_seed, chain_seed, recover_seed = chain_seeds
-    starts = jittered_starts(model, compiled, np.concatenate(
-        [np.asarray(point[name], dtype=np.float64).ravel() for name in layout.names]), chains, initial_seed)
+    initial_seed, chain_seed, recover_seed, pathfinder_seed = chain_seeds
+    starts = chain_starts(model, compiled, np.concatenate(
+        [np.asarray(point[name], dtype=np.float64).ravel() for name in layout.names]), chains, init,
+        bool(initvals), initial_seed, pathfinder_seed)
     compiled_at = time.perf_counter()
     bar = ProgressBar(chains * (tune + draws), f"Sampling {chains} chains", enabled=progressbar)
     with InterruptGuard() as guard:
         result = run_chains(
-            compiled.logp_fn, compiled.float_data, compiled.int_data, starts, draws=draws, tune=tune,
+            compiled.logp_fn, compiled.float_data, compiled.int_data, starts.positions, draws=draws, tune=tune,
             seed=chain_seed, target_accept=target_accept, max_tree_depth=max_tree_depth,
             adaptation=adaptation, cores=cores, progress=bar.update,
+            initial_inverse_mass_matrix=starts.inverse_mass_matrix,
         )
         guard.defer()  # a Ctrl-C from here on must not lose the draws
         bar.close()
@@ -154,6 +166,7 @@ def sample(
             model, compiled, result, tune, var_names, discard_tuned_samples,
             {"recover_seed": recover_seed, **(idata_kwargs or {})}, timings=(began, compiled_at, sampled_at),
         )
+        record_init(idata, starts)
     _warn_interrupted(result, guard.deferred)
     if compute_convergence_checks and len(idata.posterior.draw) > 0:
         check_convergence(idata)

@@ -39,18 +39,16 @@ __all__ = [
 ]
 
 _PYMC_SAMPLE_KEYWORDS = {
-    "init": (
-        "mixgraph has no init= methods: each chain starts at the variables' support points "
-        "(or initval=) plus uniform(-1, 1) jitter in the unconstrained space, and the mass "
-        "matrix is adapted during tuning. Give initvals={'name': value} to choose the start."
-    ),
     "step": (
         "mixgraph samples every free variable with its own NUTS sampler; there are no step "
         "methods to choose. Drop step=; use target_accept= and max_tree_depth= to tune NUTS."
     ),
     "nuts_sampler": "mixgraph has one NUTS sampler (Numba-compiled); drop nuts_sampler=.",
     "return_inferencedata": "mixgraph always returns an arviz.InferenceData; drop return_inferencedata=.",
-    "n_init": "mixgraph has no init= methods, so n_init= has no meaning; drop it.",
+    "n_init": (
+        "mixgraph has no ADVI initialisation, so n_init= has no meaning; drop it. init='auto' (the "
+        "default) starts the chains from multi-path Pathfinder."
+    ),
 }
 
 

@@ -185,7 +185,9 @@ def test_funnel_bias_is_flagged_by_divergences():
 
 
 def test_centred_eight_schools_diverges(centred_eight_schools):
-    idata = sample(centred_eight_schools, draws=1000, tune=1000, chains=2, random_seed=8)
+    # The jittered start this seed was chosen with. With init="auto" the funnel
+    # diverges as well (seeds 1-7: 6 to 40 divergences), but seed 8 gives only 2.
+    idata = sample(centred_eight_schools, draws=1000, tune=1000, chains=2, random_seed=8, init="jitter")
     assert divergences(idata) >= 5
 
 

@@ -44,7 +44,7 @@ SAMPLE_ARGUMENT_CASES = [
     ("sample", {"random_seed": "abc"}, TypeError, ["random_seed", "'abc'", "Generator"]),
     ("sample", {"random_seed": 1.5}, TypeError, ["random_seed", "1.5", "float"]),
     ("sample", {"random_seed": -3}, ValueError, ["random_seed", "-3"]),
-    ("sample", {"init": "adapt_diag"}, TypeError, ["init=", "jitter", "initvals="]),
+    ("sample", {"init": "adapt_diag"}, ValueError, ["init must be one of", "init='jitter'", "auto"]),
     ("sample", {"step": object()}, TypeError, ["step=", "NUTS"]),
     ("sample", {"nuts_sampler": "numpyro"}, TypeError, ["nuts_sampler="]),
     ("sample", {"bogus": 1}, TypeError, ["sample()", "'bogus'"]),

@@ -17,6 +17,7 @@ import pytensor.tensor as pt
 from mixgraph.compile import FlatLayout
 from mixgraph.forward import compile_forward_function
 from mixgraph.registry import distribution_parameters
+from mixgraph.transforms import OrderedTransform
 
 __all__ = ["PriorDrawError", "unconstrained_prior_draws"]
 
@@ -31,7 +32,14 @@ def _unconstrained_outputs(model: Any, layout: FlatLayout) -> list:
     for name in layout.names:
         rv = by_value[name]
         transform = model.rvs_to_transforms[rv]
-        value = rv if transform is None else transform.forward(rv, *distribution_parameters(rv))
+        value = rv
+        if isinstance(transform, OrderedTransform):
+            # The prior restricted to increasing values: sorting the draws along the
+            # last axis gives it exactly for exchangeable entries (and an ordered,
+            # finite start otherwise); unsorted draws have no ordered image.
+            value = pt.sort(rv, axis=-1)
+        if transform is not None:
+            value = transform.forward(value, *distribution_parameters(rv))
         outputs.append(pt.cast(value, "float64"))
     return outputs
 

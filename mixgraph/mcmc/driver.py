@@ -150,11 +150,24 @@ def _run_one_chain(logp_fn, float_data, int_data, rng, state, settings, schedule
         completed[chain] = state.iteration
 
 
-def _init_states(logp_fn, float_data, int_data, generators, initial_positions, settings):
+def _checked_inverse_mass_matrix(matrix, chains: int, dim: int) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.shape != (chains, dim) or not np.all(np.isfinite(matrix)) or not np.all(matrix > 0):
+        raise ValueError(
+            f"initial_inverse_mass_matrix must be a finite, positive array of shape (chains, dim) = "
+            f"{(chains, dim)}, got shape {matrix.shape}"
+        )
+    return matrix
+
+
+def _init_states(logp_fn, float_data, int_data, generators, initial_positions, settings,
+                 initial_inverse_mass_matrix=None):
     states = []
     for chain, rng in enumerate(generators):
         position = np.ascontiguousarray(initial_positions[chain], dtype=np.float64)
-        state = init_chain(logp_fn, float_data, int_data, rng, position, settings)
+        given = (np.zeros(0) if initial_inverse_mass_matrix is None
+                 else np.ascontiguousarray(initial_inverse_mass_matrix[chain], dtype=np.float64))
+        state = init_chain(logp_fn, float_data, int_data, rng, position, settings, given)
         if not np.isfinite(state.logp):
             raise ValueError(
                 f"The log-density or its gradient is not finite at the initial point of chain "
@@ -196,6 +209,7 @@ def run_chains(
     progress: Callable[[int], None] | None = None,
     chunk_size: int = 50,
     stop_event: threading.Event | None = None,
+    initial_inverse_mass_matrix: np.ndarray | None = None,
 ) -> ChainsResult:
     """Sample several NUTS chains in parallel threads.
 
@@ -224,6 +238,9 @@ def run_chains(
         Iterations per call into the compiled kernel.
     stop_event : threading.Event, optional
         Setting it stops the run as Ctrl-C does (used by tests).
+    initial_inverse_mass_matrix : ndarray of shape (chains, dim), optional
+        Each chain's starting diagonal metric (positive), e.g. the variances
+        of a Pathfinder approximation; by default the adaptation's own start.
 
     Returns
     -------
@@ -242,7 +259,10 @@ def run_chains(
                                ADAPTATION_MODES[adaptation], 0.05, 10.0, 0.75)
     schedule = _schedule(adaptation, int(tune))
     generators = chain_generators(seed, chains)
-    states = _init_states(logp_fn, float_data, int_data, generators, initial_positions, settings)
+    if initial_inverse_mass_matrix is not None:
+        initial_inverse_mass_matrix = _checked_inverse_mass_matrix(initial_inverse_mass_matrix, chains, dim)
+    states = _init_states(logp_fn, float_data, int_data, generators, initial_positions, settings,
+                          initial_inverse_mass_matrix)
     positions = np.zeros((chains, tune + draws, dim))
     stats = np.zeros((chains, tune + draws, len(STAT_NAMES)))
     completed = [0] * chains

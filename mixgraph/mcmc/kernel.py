@@ -112,13 +112,15 @@ INT_VECTOR = numba.int64[::1]
 
 @njit(
     CHAIN_STATE_TYPE(LOGP_FUNCTION_TYPE, FLOAT_VECTOR, INT_VECTOR, RNG_TYPE, FLOAT_VECTOR,
-                     SETTINGS_TYPE),
+                     SETTINGS_TYPE, FLOAT_VECTOR),
     nogil=True, cache=True, error_model="numpy",
 )
-def init_chain(logp_fn, float_data, int_data, rng, position, settings):
+def init_chain(logp_fn, float_data, int_data, rng, position, settings, given_inverse_mass_matrix):
     """Start a chain at ``position``: evaluate it, pick a metric and a step size.
 
-    The inverse mass matrix starts at :math:`1 / |\\nabla\\log\\pi|` for the
+    The inverse mass matrix is ``given_inverse_mass_matrix`` when it has one
+    entry per dimension (e.g. the variances of a Pathfinder approximation);
+    given empty, it starts at :math:`1 / |\\nabla\\log\\pi|` for the
     nutpie adaptation and at the identity for Stan's; the step size comes
     from Hoffman and Gelman's (2014) algorithm 4 starting at 1. When the log
     density or its gradient is not finite at ``position`` the returned state
@@ -127,7 +129,9 @@ def init_chain(logp_fn, float_data, int_data, rng, position, settings):
     position = position.copy()
     logp, logp_grad = evaluate_logp(logp_fn, float_data, int_data, position)
     dim = position.shape[0]
-    if settings.adaptation_mode == 0:
+    if given_inverse_mass_matrix.shape[0] == dim:
+        inverse_mass_matrix = given_inverse_mass_matrix.copy()
+    elif settings.adaptation_mode == 0:
         inverse_mass_matrix = initial_inverse_mass_matrix(logp_grad)
     else:
         inverse_mass_matrix = np.ones(dim)

@@ -48,3 +48,16 @@ def test_improper_prior_is_a_clear_error():
         mg.Flat("x")
     with pytest.raises(PriorDrawError, match="Flat"):
         unconstrained_prior_draws(model, _layout(model), 3, random_seed=1)
+
+
+def test_ordered_variables_are_drawn_sorted_so_that_every_draw_is_finite():
+    with mg.Model() as model:
+        mg.Normal("mu", 0.0, 10.0, shape=4, transform=mg.transforms.ordered, initval=np.linspace(-3, 3, 4))
+    layout = _layout(model)
+    draws = unconstrained_prior_draws(model, layout, 2000, random_seed=4)
+    assert np.all(np.isfinite(draws))
+    # the first entry is the minimum of 4 iid N(0, 10^2) draws: P(min <= 0) = 1 - 2**-4
+    assert abs(np.mean(draws[:, 0] <= 0.0) - (1 - 2.0**-4)) < 0.02
+    # later entries are log-gaps, so the largest value is the maximum of 4 draws
+    largest = draws[:, 0] + np.exp(draws[:, 1:]).sum(axis=1)
+    assert stats.kstest(largest, lambda x: stats.norm(0.0, 10.0).cdf(x) ** 4).pvalue > 0.01

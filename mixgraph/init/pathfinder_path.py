@@ -1,0 +1,250 @@
+"""Single-path Pathfinder: normal approximations along an L-BFGS path, the best one kept.
+
+Zhang, Carpenter, Gelman and Vehtari (2022), "Pathfinder: parallel
+quasi-Newton variational inference", JMLR 23(306). The optimiser is scipy's
+L-BFGS-B run on the compiled log-density (``CompiledLogp.logp_fn``); its
+iterates and gradients are recorded, and the paper's Algorithm 1 rebuilds
+from them, at every iterate, the L-BFGS inverse Hessian in factorised form
+(Algorithm 3), draws from the normal approximation it defines (Algorithm 4)
+and estimates the ELBO by Monte Carlo. The iterate with the largest ELBO is
+the path's approximation.
+
+Nothing here knows the sampler; it works on flat unconstrained positions.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+import scipy.optimize
+
+__all__ = ["NormalApproximation", "PathResult", "lbfgs_path", "single_path"]
+
+HISTORY_SIZE = 6
+"""Correction pairs kept by L-BFGS and by the approximation (the paper's J = 6)."""
+
+CURVATURE_EPSILON = 1e-12
+"""A pair (s, z) is kept when ``s @ z > CURVATURE_EPSILON * z @ z`` (Algorithm 1, line 8)."""
+
+
+class NormalApproximation(NamedTuple):
+    """The normal approximation at one iterate: ``N(mean, diag(alpha) + beta gamma beta^T)``.
+
+    Draws use ``Q`` and ``cholesky`` of Algorithm 4, so that a draw costs
+    O(dim * history) and its log-density is exact.
+    """
+
+    mean: np.ndarray
+    sqrt_alpha: np.ndarray
+    q_factor: np.ndarray
+    cholesky: np.ndarray
+    log_determinant: float
+    variances: np.ndarray
+
+
+class PathResult(NamedTuple):
+    """One path's best approximation, its draws and their log-densities."""
+
+    approximation: NormalApproximation | None
+    elbo: float
+    draws: np.ndarray  # (num_draws, dim)
+    logp: np.ndarray  # target log-density of each draw
+    logq: np.ndarray  # approximation's log-density of each draw
+    iterations: int
+    evaluations: int
+
+
+def _negative(logp_fn: Callable, float_data: np.ndarray, int_data: np.ndarray) -> tuple[Callable, list]:
+    """``f = -log p`` and its gradient for scipy, recording every evaluation."""
+    record: list = []
+
+    def objective(position: np.ndarray) -> tuple[float, np.ndarray]:
+        position = np.ascontiguousarray(position, dtype=np.float64)
+        gradient = np.zeros_like(position)
+        logp = logp_fn(position, gradient, float_data, int_data)
+        record.append((position.copy(), logp, gradient.copy()))
+        if not np.isfinite(logp) or not np.all(np.isfinite(gradient)):
+            return np.inf, np.zeros_like(position)
+        return -logp, -gradient
+
+    return objective, record
+
+
+def lbfgs_path(logp_fn, float_data, int_data, start: np.ndarray, max_iterations: int,
+               gradient_tolerance: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Run L-BFGS-B on ``-log p`` from ``start``; return the iterates and ``grad log p`` at each.
+
+    Returns
+    -------
+    positions, gradients : ndarray of shape (iterations + 1, dim)
+        The start and every accepted iterate, with the gradient of the
+        log-density there (Algorithm 1, line 2).
+    evaluations : int
+    """
+    objective, record = _negative(logp_fn, float_data, int_data)
+    iterates = [np.asarray(start, dtype=np.float64).copy()]
+    objective(iterates[0])
+
+    def callback(position: np.ndarray) -> None:
+        iterates.append(np.array(position, dtype=np.float64))
+
+    scipy.optimize.minimize(
+        objective, iterates[0], jac=True, method="L-BFGS-B", callback=callback,
+        options={"maxiter": int(max_iterations), "maxcor": HISTORY_SIZE, "gtol": gradient_tolerance,
+                 "ftol": 1e-12},
+    )
+    by_position = {position.tobytes(): (logp, gradient) for position, logp, gradient in record}
+    positions, gradients = [], []
+    for position in iterates:
+        logp, gradient = by_position.get(position.tobytes(), (np.nan, None))
+        if gradient is None or not np.isfinite(logp) or not np.all(np.isfinite(gradient)):
+            break
+        positions.append(position)
+        gradients.append(gradient)
+    dim = iterates[0].shape[0]
+    return np.array(positions).reshape(-1, dim), np.array(gradients).reshape(-1, dim), len(record)
+
+
+def _updated_alpha(alpha: np.ndarray, step: np.ndarray, change: np.ndarray) -> np.ndarray:
+    """The diagonal of the initial inverse Hessian after one pair (Algorithm 3, line 3;
+    the diagonal update of Gilbert and Lemarechal 1989, eq. 4.9)."""
+    a = change @ (alpha * change)
+    b = change @ step
+    c = step @ (step / alpha)
+    inverse = a / (b * alpha) + change**2 / b - a * step**2 / (b * c * alpha**2)
+    return 1.0 / inverse
+
+
+def _approximation(position, gradient, alpha, steps, changes) -> NormalApproximation | None:
+    """Algorithm 4's factors of ``Sigma = diag(alpha) + beta gamma beta^T`` and its mean.
+
+    ``beta`` and ``gamma`` are the compact L-BFGS representation of the
+    inverse Hessian (Byrd, Nocedal and Schnabel 1994, eq. 2.6; the paper's
+    Algorithm 3, lines 4-7). The mean is one quasi-Newton step from the
+    iterate: ``x + Sigma grad log p(x)``.
+    """
+    dim = position.shape[0]
+    if len(steps) == 0:
+        variances = alpha.copy()
+        return NormalApproximation(position + alpha * gradient, np.sqrt(alpha), np.zeros((dim, 0)),
+                                   np.zeros((0, 0)), float(np.sum(np.log(alpha))), variances)
+    step_matrix = np.array(steps).T  # (dim, m)
+    change_matrix = np.array(changes).T
+    products = step_matrix.T @ change_matrix
+    upper = np.triu(products)
+    diagonal = np.diag(np.diag(products))
+    try:
+        upper_inverse = np.linalg.inv(upper)
+    except np.linalg.LinAlgError:
+        return None
+    count = step_matrix.shape[1]
+    gamma = np.zeros((2 * count, 2 * count))
+    gamma[:count, count:] = -upper_inverse
+    gamma[count:, :count] = -upper_inverse.T
+    gamma[count:, count:] = upper_inverse.T @ (diagonal + change_matrix.T @ (alpha[:, None] * change_matrix)) @ upper_inverse
+    beta = np.concatenate([alpha[:, None] * change_matrix, step_matrix], axis=1)
+    sqrt_alpha = np.sqrt(alpha)
+    q_factor, r_factor = np.linalg.qr(beta / sqrt_alpha[:, None])
+    inner = np.eye(q_factor.shape[1]) + r_factor @ gamma @ r_factor.T
+    try:
+        cholesky = np.linalg.cholesky(0.5 * (inner + inner.T))
+    except np.linalg.LinAlgError:
+        return None
+    log_determinant = float(np.sum(np.log(alpha)) + 2.0 * np.sum(np.log(np.diag(cholesky))))
+    hessian_gradient = alpha * gradient + beta @ (gamma @ (beta.T @ gradient))
+    # diag(Sigma) = alpha * (1 + sum over rows of (Q (L L^T - I) Q^T)_ii)
+    spread = (q_factor @ (cholesky @ cholesky.T - np.eye(q_factor.shape[1]))) * q_factor
+    variances = alpha * (1.0 + spread.sum(axis=1))
+    return NormalApproximation(position + hessian_gradient, sqrt_alpha, q_factor, cholesky, log_determinant,
+                               variances)
+
+
+def approximation_draws(approximation: NormalApproximation, rng: np.random.Generator | None,
+                        count: int, standard: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` draws and their log-densities under the approximation (Algorithm 4, lines 6-8).
+
+    ``standard`` (shape ``(count, dim)``), when given, are the standard
+    normal draws to transform instead of fresh ones from ``rng``.
+    """
+    dim = approximation.mean.shape[0]
+    if standard is None:
+        standard = rng.standard_normal((count, dim))
+    projected = standard @ approximation.q_factor
+    correction = (projected @ (approximation.cholesky - np.eye(approximation.cholesky.shape[0])).T) @ approximation.q_factor.T
+    draws = approximation.mean + approximation.sqrt_alpha * (standard + correction)
+    logq = -0.5 * (approximation.log_determinant + np.sum(standard**2, axis=1) + dim * np.log(2.0 * np.pi))
+    return draws, logq
+
+
+def _target_logps(logp_fn, float_data, int_data, draws: np.ndarray) -> np.ndarray:
+    gradient = np.zeros(draws.shape[1])
+    values = np.empty(draws.shape[0])
+    for row in range(draws.shape[0]):
+        value = logp_fn(np.ascontiguousarray(draws[row]), gradient, float_data, int_data)
+        values[row] = value if np.isfinite(value) else -np.inf
+    return values
+
+
+def _elbo(logp: np.ndarray, logq: np.ndarray) -> float:
+    """Monte Carlo ELBO (Algorithm 1, line 12); NaN draws count as -inf."""
+    difference = np.where(np.isfinite(logp), logp - logq, -np.inf)
+    return float(np.mean(difference))
+
+
+def _approximations_along(positions: np.ndarray, gradients: np.ndarray):
+    """Yield the approximation at every iterate after the start (Algorithm 1, lines 4-10)."""
+    dim = positions.shape[1]
+    alpha = np.ones(dim)
+    steps: list = []
+    changes: list = []
+    for index in range(1, positions.shape[0]):
+        step = positions[index] - positions[index - 1]
+        # z is the change in the gradient of -log p (the paper's y_l sign convention).
+        change = gradients[index - 1] - gradients[index]
+        if step @ change > CURVATURE_EPSILON * (change @ change):
+            steps.append(step)
+            changes.append(change)
+            if len(steps) > HISTORY_SIZE:
+                steps.pop(0)
+                changes.pop(0)
+            updated = _updated_alpha(alpha, step, change)
+            if np.all(np.isfinite(updated)) and np.all(updated > 0):
+                alpha = updated
+        yield _approximation(positions[index], gradients[index], alpha, steps, changes)
+
+
+def single_path(logp_fn, float_data, int_data, start: np.ndarray, rng: np.random.Generator,
+                num_draws: int, num_elbo_draws: int = 10, max_iterations: int = 1000,
+                gradient_tolerance: float = 1e-8) -> PathResult:
+    """Pathfinder's Algorithm 1 from ``start``: the approximation with the best ELBO and its draws.
+
+    Returns
+    -------
+    PathResult
+        ``approximation`` is None (and ``elbo`` is -inf) when no iterate
+        gave a usable approximation: the start was not finite, or every
+        inverse-Hessian estimate failed.
+    """
+    positions, gradients, evaluations = lbfgs_path(logp_fn, float_data, int_data, start, max_iterations,
+                                                   gradient_tolerance)
+    best, best_elbo = None, -np.inf
+    # The same standard normal draws at every iterate (common random numbers): the
+    # ELBO estimates are compared with each other, and their differences are then
+    # far less noisy than with fresh draws (the exact approximation of a Gaussian
+    # target has zero-variance estimate log Z).
+    standard = rng.standard_normal((num_elbo_draws, np.asarray(start).shape[0]))
+    for approximation in _approximations_along(positions, gradients):
+        if approximation is None or not np.all(np.isfinite(approximation.mean)):
+            continue
+        draws, logq = approximation_draws(approximation, None, num_elbo_draws, standard)
+        elbo = _elbo(_target_logps(logp_fn, float_data, int_data, draws), logq)
+        evaluations += num_elbo_draws
+        if elbo > best_elbo:
+            best, best_elbo = approximation, elbo
+    dim = np.asarray(start).shape[0]
+    if best is None:
+        return PathResult(None, -np.inf, np.zeros((0, dim)), np.zeros(0), np.zeros(0), len(positions), evaluations)
+    draws, logq = approximation_draws(best, rng, num_draws)
+    logp = _target_logps(logp_fn, float_data, int_data, draws)
+    return PathResult(best, best_elbo, draws, logp, logq, len(positions), evaluations + num_draws)

@@ -1,0 +1,154 @@
+"""Chain starts for ``sample(init=...)``: multi-path Pathfinder, or jitter around the initial point.
+
+``init="auto"`` runs multi-path Pathfinder (:mod:`mixgraph.init.multipath`)
+from prior draws mapped to the unconstrained space, and starts each chain at
+a distinct draw of the PSIS-resampled approximation, with the variances of
+that draw's path as the starting diagonal metric. A model Pathfinder cannot
+handle (a prior without random draws, every path failing) falls back to
+jitter, and the reason is kept in :attr:`ChainStarts.note`. ``initvals=``
+means jitter around them, as does ``init="jitter"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, NamedTuple
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from mixgraph.compile import CompiledLogp
+from mixgraph.init.jitter import finite_at, jittered_starts
+from mixgraph.init.multipath import PathfinderFailure, multi_path
+from mixgraph.init.prior_draws import PriorDrawError, unconstrained_prior_draws
+
+__all__ = [
+    "INIT_METHODS", "ChainStarts", "PathfinderSettings", "chain_starts", "check_init", "dispersed_starts",
+    "record_init",
+]
+
+INIT_METHODS = ("auto", "jitter")
+
+_LOGGER = logging.getLogger("mixgraph")
+
+
+class PathfinderSettings(NamedTuple):
+    """Multi-path Pathfinder's size when it only chooses chain starts (cheap by design)."""
+
+    num_paths: int = 8
+    num_draws_per_path: int = 50
+    num_elbo_draws: int = 4
+    max_iterations: int = 100
+
+
+class ChainStarts(NamedTuple):
+    """Where the chains start, and how that was chosen.
+
+    Attributes
+    ----------
+    positions : ndarray of shape (chains, dim)
+    inverse_mass_matrix : ndarray of shape (chains, dim) or None
+        Starting diagonal metric (None: the sampler's own start).
+    note : str
+        ``"pathfinder"``, ``"jitter"``, or why Pathfinder was not used.
+    pareto_k : float
+        Pathfinder's Pareto k (NaN when not run).
+    seconds : float
+        Wall time spent choosing the starts.
+    """
+
+    positions: np.ndarray
+    inverse_mass_matrix: np.ndarray | None
+    note: str
+    pareto_k: float
+    seconds: float = float("nan")
+
+
+def check_init(init: Any) -> str:
+    """Validate ``sample``'s ``init=``; PyMC's method names get a precise error."""
+    if isinstance(init, str) and init in INIT_METHODS:
+        return init
+    pymc_hint = ""
+    if isinstance(init, str) and ("adapt" in init or "advi" in init or "map" in init):
+        pymc_hint = (" PyMC's init methods do not exist here: the mass matrix is always adapted, "
+                     "'jitter+adapt_diag' is init='jitter', and 'advi' is best replaced by init='auto' (Pathfinder).")
+    raise ValueError(f"init must be one of {list(INIT_METHODS)}, got {init!r}.{pymc_hint}")
+
+
+def dispersed_starts(model: Any, compiled: CompiledLogp, count: int, seed: Any) -> np.ndarray:
+    """``count`` prior draws (unconstrained) at which the log-density and its gradient are finite.
+
+    Raises
+    ------
+    PriorDrawError
+        When a free variable's prior cannot be drawn from.
+    PathfinderFailure
+        When fewer than one draw in ``4 * count`` tries is finite.
+    """
+    draws = unconstrained_prior_draws(model, compiled.layout, 4 * count, seed)
+    finite = [row for row in draws if np.all(np.isfinite(row)) and finite_at(compiled, row)]
+    if not finite:
+        raise PathfinderFailure(f"the log-density is not finite at any of {4 * count} prior draws")
+    return np.array(finite[:count])
+
+
+def _pathfinder_starts(model, compiled, chains, seed, settings: PathfinderSettings) -> ChainStarts:
+    prior_seed, path_seed = seed.spawn(2)
+    with threadpool_limits(limits=1, user_api="blas"):
+        # One BLAS thread: the paths' small matrix products are slower with threads on a busy machine.
+        starts = dispersed_starts(model, compiled, settings.num_paths, prior_seed)
+        result = multi_path(compiled, starts, np.random.default_rng(path_seed), chains, settings.num_draws_per_path,
+                            settings.num_elbo_draws, settings.max_iterations, replace=False)
+    positions = np.ascontiguousarray(result.draws)
+    if not all(finite_at(compiled, position) for position in positions):
+        raise PathfinderFailure("a resampled draw has a non-finite gradient")
+    inverse_mass_matrix = result.path_variances[result.path_of_draw]
+    return ChainStarts(positions, np.ascontiguousarray(inverse_mass_matrix), "pathfinder", result.pareto_k)
+
+
+def chain_starts(model: Any, compiled: CompiledLogp, start: np.ndarray, chains: int, init: str,
+                 initvals_given: bool, jitter_seed: np.random.SeedSequence,
+                 pathfinder_seed: np.random.SeedSequence,
+                 settings: PathfinderSettings = PathfinderSettings()) -> ChainStarts:
+    """One start per chain, by ``init`` (see the module docstring).
+
+    Parameters
+    ----------
+    start : ndarray
+        The flat initial point (support points or ``initvals``), jittered around.
+    initvals_given : bool
+        True when the user gave ``initvals=``: jitter around them.
+    jitter_seed, pathfinder_seed : numpy.random.SeedSequence
+        Separate streams, so that ``init="jitter"`` draws what it always drew.
+    """
+    began = time.perf_counter()
+    if init == "jitter" or initvals_given:
+        note = "jitter" if init == "jitter" else "jitter (initvals given)"
+    else:
+        try:
+            return _pathfinder_starts(model, compiled, chains, pathfinder_seed, settings)._replace(
+                seconds=time.perf_counter() - began)
+        except (PriorDrawError, PathfinderFailure) as error:
+            note = f"jitter (Pathfinder not used: {type(error).__name__}: {error})"
+        except Exception as error:  # noqa: BLE001 - the default start must never stop sample()
+            note = f"jitter (Pathfinder not used: {type(error).__name__}: {error})"
+            _LOGGER.debug("Pathfinder failed; chains start by jitter", exc_info=True)
+    positions = jittered_starts(model, compiled, start, chains, jitter_seed)
+    return ChainStarts(positions, None, note, float("nan"), time.perf_counter() - began)
+
+
+def record_init(idata: Any, starts: ChainStarts) -> None:
+    """Note on the posterior and sample_stats groups how the chains started.
+
+    ``attrs["init"]`` is the method used (or why Pathfinder fell back to
+    jitter), ``attrs["init_time"]`` its wall time in seconds, and
+    ``attrs["init_pareto_k"]`` Pathfinder's Pareto k when it ran.
+    """
+    for group in ("posterior", "sample_stats"):
+        if group in idata.groups():
+            attrs = idata[group].attrs
+            attrs["init"] = starts.note
+            attrs["init_time"] = float(starts.seconds)
+            if np.isfinite(starts.pareto_k):
+                attrs["init_pareto_k"] = float(starts.pareto_k)
