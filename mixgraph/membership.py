@@ -48,8 +48,10 @@ def _latent_of(model: Any, var_name: str) -> str | None:
     if isinstance(getattr(source[var_name].owner, "op", None), MixtureRV):
         return None
     marginal_model = marginal.marginalize(source)
-    owners = [group.latent.name for group in marginal_model.marginal_groups if var_name in group.dependents]
-    return owners[0] if len(owners) == 1 else None
+    owners = [group for group in marginal_model.marginal_groups if var_name in group.dependents]
+    if len(owners) == 1 and not owners[0].partners:  # several latents behind it: name one of them
+        return owners[0].latent.name
+    return None
 
 
 def component_probabilities(
