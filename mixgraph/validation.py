@@ -175,6 +175,7 @@ def check_initval_names(model: Any, initvals: dict | None, argument: str = "init
     if not initvals:
         return
     free_names = [rv.name for rv in model.free_RVs]
+    summed_out = [name for group in getattr(model, "marginal_groups", ()) for name in group.latent_names]
     transformed = {model.rvs_to_values[rv].name: rv.name for rv in model.free_RVs
                    if model.rvs_to_values[rv].name != rv.name}
     for name in initvals:
@@ -185,6 +186,12 @@ def check_initval_names(model: Any, initvals: dict | None, argument: str = "init
                 f"{argument}: {name!r} is the name of the unconstrained (transformed) value of "
                 f"{transformed[name]!r}; give the constrained value under {transformed[name]!r} "
                 f"instead, e.g. {argument}={{{transformed[name]!r}: 1.0}}."
+            )
+        if name in summed_out:
+            raise ValueError(
+                f"{argument}: {name!r} is a discrete latent that is summed out of the log-density, so NUTS "
+                f"never samples it and it takes no starting value; its posterior values are drawn after "
+                f"sampling, from its exact conditional posterior. Fix: remove {name!r} from {argument}."
             )
         raise ValueError(
             f"{argument}: {name!r} is not a free variable of the model; the free variables "
