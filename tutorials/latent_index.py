@@ -62,6 +62,7 @@ FIGURES_DIR.mkdir(parents=True, exist_ok=True)
 
 # quick mode (used by the test suite) keeps the run short; the full run gives stable numbers
 SAMPLE_KWARGS = dict(draws=100, tune=100, chains=2) if QUICK else dict(draws=1000, tune=1000, chains=4)
+SAMPLE_KWARGS["target_accept"] = 0.95
 FIGURES = ("latent_index_assignments.png", "latent_index_against_mixture.png")
 started = time.perf_counter()
 
@@ -82,7 +83,9 @@ print(f"observations: {y.size}; true component sizes: {np.bincount(true_z)}")
 #
 # The means are ordered (`transform=mg.transforms.ordered`), so that
 # component 0 is always the lower one and the labels cannot switch between
-# chains.
+# chains. A hierarchical prior over only two means is a funnel in
+# `(hyper_sigma, mu)`; at the default `target_accept=0.8` both forms below
+# have about a dozen divergences in 4000 draws, so both use 0.95.
 
 # %%
 coords = {"obs": np.arange(y.size), "component": ["low", "high"]}
