@@ -22,6 +22,13 @@ def _negative_binomial_latent():
     return model
 
 
+def _geometric_latent():
+    with mg.Model() as model:
+        count = mg.Geometric("count", p=0.4)
+        mg.Normal("y", mu=count, sigma=1.0, observed=2.5)
+    return model
+
+
 def _too_many_joint_configurations():
     with mg.Model() as model:
         z = mg.Bernoulli("z", p=0.5, shape=20)
@@ -57,6 +64,7 @@ def _huge_support():
 SAMPLE_ERRORS = {
     "poisson": (_poisson_latent, ["'count'", "Poisson", "infinite support", "bounded family", "Mixture"]),
     "negative-binomial": (_negative_binomial_latent, ["'count'", "NegativeBinomial", "infinite support", "Mixture"]),
+    "geometric": (_geometric_latent, ["'count'", "Geometric", "infinite support", "bounded family", "Mixture"]),
     "coupled-too-many": (_too_many_joint_configurations, ["'z'", "2**20 = 1048576", "4096", "changes when other elements", "Mixture"]),
     "support-depends-on-rv": (_support_depends_on_a_random_variable, ["'z'", "number of trials n", "['rate']", "constant"]),
     "coupled-latents-too-many": (_coupled_latents_with_too_many_configurations, [
