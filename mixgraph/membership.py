@@ -49,9 +49,13 @@ def _latent_of(model: Any, var_name: str) -> str | None:
         return None
     marginal_model = marginal.marginalize(source)
     owners = [group for group in marginal_model.marginal_groups if var_name in group.dependents]
-    if len(owners) == 1 and not owners[0].partners:  # several latents behind it: name one of them
-        return owners[0].latent.name
-    return None
+    if len(owners) == 1 and owners[0].partners:
+        raise ValueError(
+            f"component_probabilities: {var_name!r} depends on the summed-out latents "
+            f"{list(owners[0].latent_names)}, which are enumerated together; name one of them "
+            f"(component_probabilities(idata, {owners[0].latent.name!r})) for its probabilities."
+        )
+    return owners[0].latent.name if len(owners) == 1 else None
 
 
 def component_probabilities(

@@ -191,6 +191,11 @@ def test_sampling_a_model_whose_latents_share_a_dependent():
     assert idata.log_likelihood["y"].shape == (1, 100, 3)
     predictive = mg.sample_posterior_predictive(idata, model=model, random_seed=1, progressbar=False)
     assert predictive.posterior_predictive["y"].shape == (1, 100, 3)
+    second = mg.component_probabilities(idata, "second", model=model)
+    assert second.shape == (1, 100, 3, 3)
+    np.testing.assert_allclose(second.sum("component").values, 1.0, rtol=1e-12)
+    with pytest.raises(ValueError, match="'y' depends on the summed-out latents \\['first', 'second'\\]"):
+        mg.component_probabilities(idata, "y", model=model)
 
 
 def test_initvals_for_a_summed_out_latent_is_an_error_naming_it():
@@ -201,3 +206,12 @@ def test_initvals_for_a_summed_out_latent_is_an_error_naming_it():
     with pytest.raises(ValueError, match="'z' is a discrete latent that is summed out.*drawn after sampling.*remove"):
         mg.sample(model=model, draws=10, tune=10, chains=1, progressbar=False,
                   initvals={"z": np.zeros(len(DATA), dtype=int)})
+
+
+def test_initval_of_a_summed_out_latent_is_an_error_naming_it():
+    with mg.Model() as model:
+        mu = mg.Normal("mu", 0, 10, shape=2)
+        z = mg.Bernoulli("z", p=0.5, shape=3, initval=np.zeros(3, dtype=int))
+        mg.Normal("y", mu=mu[z], sigma=1.0, observed=np.zeros(3))
+    with pytest.raises(ValueError, match="initval: 'z' is a discrete latent that is summed out.*remove initval="):
+        mg.sample(model=model, draws=10, tune=10, chains=1, progressbar=False)
