@@ -9,7 +9,9 @@ taken element by element when the dependents allow it
 (:mod:`mixgraph.marginal.structure`), and over every joint configuration of
 ``z`` otherwise (at most :data:`MAX_JOINT_CONFIGURATIONS`). The enumeration
 replaces ``z``'s value by a constant with one extra leading axis holding the
-values, through PyTensor's ``vectorize_graph``.
+values, through PyTensor's ``vectorize_graph``. Latents that share a
+dependent, or depend on each other, are enumerated together on one axis
+(:mod:`mixgraph.marginal.joint`): the group's ``partners``.
 
 :func:`marginalize` returns a *marginal model*: a copy of the model without
 the latents among its free variables, whose log-density terms are those
