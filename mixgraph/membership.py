@@ -48,8 +48,14 @@ def _latent_of(model: Any, var_name: str) -> str | None:
     if isinstance(getattr(source[var_name].owner, "op", None), MixtureRV):
         return None
     marginal_model = marginal.marginalize(source)
-    owners = [group.latent.name for group in marginal_model.marginal_groups if var_name in group.dependents]
-    return owners[0] if len(owners) == 1 else None
+    owners = [group for group in marginal_model.marginal_groups if var_name in group.dependents]
+    if len(owners) == 1 and owners[0].partners:
+        raise ValueError(
+            f"component_probabilities: {var_name!r} depends on the summed-out latents "
+            f"{list(owners[0].latent_names)}, which are enumerated together; name one of them "
+            f"(component_probabilities(idata, {owners[0].latent.name!r})) for its probabilities."
+        )
+    return owners[0].latent.name if len(owners) == 1 else None
 
 
 def component_probabilities(

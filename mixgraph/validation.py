@@ -163,13 +163,25 @@ def check_free_discrete(model: Any) -> None:
             )
 
 
+def _summed_out_message(argument: str, name: str, fix: str) -> str:
+    return (f"{argument}: {name!r} is a discrete latent that is summed out of the log-density, so NUTS "
+            f"never samples it and it takes no starting value; its posterior values are drawn after "
+            f"sampling, from its exact conditional posterior. Fix: {fix}.")
+
+
 def check_initval_names(model: Any, initvals: dict | None, argument: str = "initvals") -> None:
     """Check that every key of ``initvals`` names a free variable of ``model``.
 
     A value-variable name such as ``"sigma_log__"`` is rejected with the
     name to use instead: initial values are always given in the constrained
-    space, under the variable's own name.
+    space, under the variable's own name. A summed-out discrete latent (of a
+    marginal model) takes no starting value, neither here nor as ``initval=``.
     """
+    summed_out = [name for group in getattr(model, "marginal_groups", ()) for name in group.latent_names]
+    source = getattr(model, "marginal_source", None)
+    for name in summed_out:
+        if source.rvs_to_initial_values.get(source[name]) is not None:
+            raise ValueError(_summed_out_message("initval", name, f"remove initval= from {name!r}"))
     if not initvals:
         return
     free_names = [rv.name for rv in model.free_RVs]
@@ -184,6 +196,8 @@ def check_initval_names(model: Any, initvals: dict | None, argument: str = "init
                 f"{transformed[name]!r}; give the constrained value under {transformed[name]!r} "
                 f"instead, e.g. {argument}={{{transformed[name]!r}: 1.0}}."
             )
+        if name in summed_out:
+            raise ValueError(_summed_out_message(argument, name, f"remove {name!r} from {argument}"))
         raise ValueError(
             f"{argument}: {name!r} is not a free variable of the model; the free variables "
             f"are {free_names}."

@@ -9,7 +9,9 @@ taken element by element when the dependents allow it
 (:mod:`mixgraph.marginal.structure`), and over every joint configuration of
 ``z`` otherwise (at most :data:`MAX_JOINT_CONFIGURATIONS`). The enumeration
 replaces ``z``'s value by a constant with one extra leading axis holding the
-values, through PyTensor's ``vectorize_graph``.
+values, through PyTensor's ``vectorize_graph``. Latents that share a
+dependent, or depend on each other, are enumerated together on one axis
+(:mod:`mixgraph.marginal.joint`): the group's ``partners``.
 
 :func:`marginalize` returns a *marginal model*: a copy of the model without
 the latents among its free variables, whose log-density terms are those
@@ -31,6 +33,7 @@ from pytensor.tensor import TensorVariable
 
 from mixgraph.distributions.mixture_op import safe_logsumexp
 from mixgraph.logprob import model_logp_terms
+from mixgraph.marginal.joint import merge_groups
 from mixgraph.marginal.structure import Coupling, find_coupling
 from mixgraph.marginal.support import MarginalizationError, finite_support, is_discrete
 from mixgraph.point import initial_point
@@ -57,11 +60,25 @@ class MarginalGroup(NamedTuple):
     dependents: tuple[str, ...]  # names of the log-density terms that depend on it
     coupling: Coupling
     configurations: np.ndarray  # (K, *shape) element-wise, (K ** size, *shape) jointly
+    # Latents enumerated on the same axis as this one (:mod:`mixgraph.marginal.joint`), each a
+    # MarginalGroup whose ``configurations`` are aligned with these along axis 0.
+    partners: tuple = ()
+
+    @property
+    def members(self) -> tuple:
+        """This group and its partners: every latent summed out by this term."""
+        return (self, *self.partners)
+
+    @property
+    def latent_names(self) -> tuple[str, ...]:
+        return tuple(member.latent.name for member in self.members)
 
     @property
     def term_name(self) -> str:
         """The name of the marginal term: its observed dependent's, if it has only one."""
-        return self.dependents[0] if len(self.dependents) == 1 else f"{self.latent.name}_marginal"
+        if len(self.dependents) == 1:
+            return self.dependents[0]
+        return f"{'_'.join(self.latent_names)}_marginal"
 
 
 def is_marginal(model: Any) -> bool:
@@ -79,14 +96,15 @@ def enumerated_logps(group: MarginalGroup, terms: dict[str, TensorVariable]) -> 
 
     Returns shape ``(K, *latent shape)`` element-wise and ``(configurations,)`` jointly.
     """
-    pieces = [terms[group.latent.name]] + [terms[name] for name in group.dependents]
-    enumerated = pt.constant(group.configurations)
-    vectorized = vectorize_graph(pieces, {group.value: enumerated})
+    members = group.members
+    pieces = [terms[member.latent.name] for member in members] + [terms[name] for name in group.dependents]
+    enumerated = {member.value: pt.constant(member.configurations) for member in members}
+    vectorized = vectorize_graph(pieces, enumerated)
     if not group.coupling.elementwise:  # every term summed to one value per configuration
         return pt.add(*[pt.sum(term, axis=tuple(range(1, term.ndim))) if term.ndim > 1 else term
                         for term in vectorized])
-    total = vectorized[0]
-    for name, term in zip(group.dependents, vectorized[1:]):
+    total = pt.add(*vectorized[: len(members)])  # element-wise members share one shape
+    for name, term in zip(group.dependents, vectorized[len(members):]):
         axes = tuple(axis + 1 for axis in group.coupling.summed_axes[name])  # after the enumeration axis
         total = total + (pt.sum(term, axis=axes) if axes else term)
     return total
@@ -99,7 +117,7 @@ def marginal_logp_terms(source: Any, groups: Sequence[MarginalGroup], *, jacobia
     for group in groups:
         marginal_terms[group.term_name] = safe_logsumexp(enumerated_logps(group, terms), axis=0)
     for group in groups:
-        for name in (group.latent.name, *group.dependents):
+        for name in (*group.latent_names, *group.dependents):
             terms.pop(name)
     terms.update(marginal_terms)
     return terms
@@ -125,27 +143,6 @@ def _configurations(latent: TensorVariable, support: np.ndarray, shape: tuple, c
         )
     combinations = np.array(list(itertools.product(support, repeat=size)), dtype=support.dtype)
     return combinations.reshape((count,) + shape)
-
-
-def _check_groups(groups: list[MarginalGroup]) -> None:
-    latent_names = {group.latent.name for group in groups}
-    owners: dict[str, str] = {}
-    for group in groups:
-        inner = latent_names.intersection(group.dependents)
-        if inner:
-            raise MarginalizationError(
-                f"Variable(s) {sorted(inner)} depend on the discrete latent '{group.latent.name}'; summing "
-                f"out discrete latents that depend on each other is not supported. Write the chain as a "
-                f"Mixture, or make the latents independent."
-            )
-        for name in group.dependents:
-            if name in owners:
-                raise MarginalizationError(
-                    f"'{name}' depends on both discrete latents '{owners[name]}' and "
-                    f"'{group.latent.name}'; summing out latents that share a dependent is not supported. "
-                    f"Combine them into one Categorical over the pairs of values, or write a Mixture."
-                )
-            owners[name] = group.latent.name
 
 
 def _group(model: Any, latent: TensorVariable, terms: dict, point: dict) -> MarginalGroup:
@@ -183,8 +180,8 @@ def _cache_key(model: Any, latents: list) -> tuple:
 
 
 def _marginal_copy(model: Any, groups: list[MarginalGroup]) -> Any:
-    latents = {group.latent for group in groups}
-    latent_values = [group.value for group in groups]
+    latents = {member.latent for group in groups for member in group.members}
+    latent_values = [member.value for group in groups for member in group.members]
     copy = object.__new__(type(model))
     copy.__dict__.update({key: value for key, value in model.__dict__.items() if not key.startswith("_")})
     copy.parent, copy._prefix = None, ""
@@ -192,8 +189,8 @@ def _marginal_copy(model: Any, groups: list[MarginalGroup]) -> Any:
     copy.observed_RVs = list(model.observed_RVs)
     copy.potentials = list(model.potentials)
     copy.deterministics = [variable for variable in model.deterministics
-                           if not any(value in ancestors([variable]) or group.latent in ancestors([variable])
-                                      for group in groups for value in latent_values)]
+                           if not any(value in ancestors([variable]) for value in latent_values)
+                           and not any(latent in ancestors([variable]) for latent in latents)]
     copy.marginal_groups = tuple(groups)
     copy.marginal_source = model
     copy.marginal_logp_terms = functools.partial(marginal_logp_terms, model, tuple(groups))
@@ -238,6 +235,6 @@ def marginalize(model: Any = None, var_names: Sequence[str] | None = None) -> An
         terms = model_logp_terms(model)
         point = initial_point(model)
         groups = [_group(model, latent, terms, point) for latent in latents]
-        _check_groups(groups)
+        groups = merge_groups(groups, MAX_JOINT_CONFIGURATIONS)
         cache[key] = _marginal_copy(model, groups)
     return cache[key]

@@ -41,21 +41,33 @@ def conditional_log_probabilities(marginal_model: Any) -> list[TensorVariable]:
     return outputs
 
 
-def _per_element_log_probabilities(group: MarginalGroup, log_probabilities: np.ndarray) -> np.ndarray:
-    """``(..., *shape, K)`` log-probabilities of each element taking each value."""
-    leading = log_probabilities.shape[:-1 - (group.configurations.ndim - 1)] if group.coupling.elementwise else None
+def _values_along_axis(member: MarginalGroup) -> np.ndarray:
+    """An element-wise member's value at each position of the enumeration axis."""
+    return member.configurations.reshape(member.configurations.shape[0], -1)[:, 0]
+
+
+def _per_element_log_probabilities(group: MarginalGroup, member: MarginalGroup,
+                                   log_probabilities: np.ndarray) -> np.ndarray:
+    """``(..., *shape, K)`` log-probabilities of each element of ``member`` taking each value."""
     if group.coupling.elementwise:
-        return np.moveaxis(log_probabilities, len(leading), -1)
-    shape = group.configurations.shape[1:]
-    flat = group.configurations.reshape(group.configurations.shape[0], -1)
-    one_hot = (flat[..., None] == group.support).astype(np.float64)  # (configurations, elements, K)
+        leading = log_probabilities.ndim - group.configurations.ndim
+        moved = np.moveaxis(log_probabilities, leading, -1)  # (..., *shape, configurations)
+        if not group.partners:
+            return moved
+        one_hot = (_values_along_axis(member)[:, None] == member.support).astype(np.float64)
+        with np.errstate(divide="ignore"):
+            return np.log(np.exp(moved) @ one_hot)  # summed over the partners' values
+    shape = member.configurations.shape[1:]
+    flat = member.configurations.reshape(member.configurations.shape[0], -1)
+    one_hot = (flat[..., None] == member.support).astype(np.float64)  # (configurations, elements, K)
     with np.errstate(divide="ignore"):
         probabilities = np.einsum("...c,cek->...ek", np.exp(log_probabilities), one_hot)
         marginal = np.log(probabilities)
-    return marginal.reshape(log_probabilities.shape[:-1] + shape + (group.support.size,))
+    return marginal.reshape(log_probabilities.shape[:-1] + shape + (member.support.size,))
 
 
-def _draw(group: MarginalGroup, log_probabilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _draw(group: MarginalGroup, log_probabilities: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """One configuration per draw (per element, element-wise), as the values of every member."""
     axis = log_probabilities.ndim - group.configurations.ndim if group.coupling.elementwise else -1
     values = np.moveaxis(log_probabilities, axis, 0)  # one contiguous slice per value
     uniforms = rng.random(values.shape[1:])
@@ -66,8 +78,13 @@ def _draw(group: MarginalGroup, log_probabilities: np.ndarray, rng: np.random.Ge
             cumulative += np.nan_to_num(np.exp(values[position]))
         index += uniforms >= cumulative
     if group.coupling.elementwise:
-        return group.support[index].astype(group.latent.dtype)
-    return group.configurations[index].astype(group.latent.dtype)
+        return {member.latent.name: _values_along_axis(member)[index].astype(member.latent.dtype)
+                for member in group.members}
+    return {member.latent.name: member.configurations[index].astype(member.latent.dtype) for member in group.members}
+
+
+RECOVERY_CHUNK = 500
+"""Draws evaluated at once in the recovery: arrays of ``chunk * K * N`` values stay in cache."""
 
 
 def recover_latents(
@@ -93,16 +110,22 @@ def recover_latents(
     """
     groups = marginal_model.marginal_groups
     if positions.shape[1] == 0:
-        return {group.latent.name: np.zeros(positions.shape[:2] + group.configurations.shape[1:],
-                                            dtype=group.latent.dtype) for group in groups}
-    values = evaluate_on_draws(marginal_model, layout, lambda: conditional_log_probabilities(marginal_model),
-                               positions, purpose="marginal-recover")
+        return {member.latent.name: np.zeros(positions.shape[:2] + member.configurations.shape[1:],
+                                             dtype=member.latent.dtype)
+                for group in groups for member in group.members}
+    flat = positions.reshape((-1, positions.shape[-1]))
+    chunks = [evaluate_on_draws(marginal_model, layout, lambda: conditional_log_probabilities(marginal_model),
+                                flat[start: start + RECOVERY_CHUNK], purpose="marginal-recover")
+              for start in range(0, flat.shape[0], RECOVERY_CHUNK)]
+    values = [np.concatenate(parts).reshape(positions.shape[:2] + parts[0].shape[1:]) for parts in zip(*chunks)]
     rng = np.random.default_rng(seed)
     recovered = {}
     for group, log_probabilities in zip(groups, values):
-        recovered[group.latent.name] = _draw(group, log_probabilities, rng)
+        recovered.update(_draw(group, log_probabilities, rng))
         if include_logps:
-            recovered[f"lp_{group.latent.name}"] = _per_element_log_probabilities(group, log_probabilities)
+            for member in group.members:
+                recovered[f"lp_{member.latent.name}"] = _per_element_log_probabilities(group, member,
+                                                                                        log_probabilities)
     return recovered
 
 
@@ -121,7 +144,7 @@ def latent_deterministics(
     pieces = {value_by_name[name]: position[offset: offset + int(np.prod(shape, dtype=int))].reshape(shape)
               for name, shape, offset in zip(layout.names, layout.shapes, layout.offsets)}
     graphs = graph_replace(graphs, pieces, strict=False)
-    groups = marginal_model.marginal_groups
+    groups = [member for group in marginal_model.marginal_groups for member in group.members]
     batch = pt.matrix("positions", dtype="float64")
     latent_batches = [pt.tensor(dtype=group.latent.dtype, shape=(None,) * (group.value.ndim + 1)) for group in groups]
     replacements = {position: batch, **{group.value: latent for group, latent in zip(groups, latent_batches)}}
@@ -150,19 +173,25 @@ def latent_probabilities(marginal_model: Any, latent_name: str) -> tuple[TensorV
     Element-wise latents give shape ``(*shape, K)``; jointly enumerated ones
     give the per-element marginal probabilities, of the same shape.
     """
-    names = [group.latent.name for group in marginal_model.marginal_groups]
+    names = [name for group in marginal_model.marginal_groups for name in group.latent_names]
     if latent_name not in names:
         raise KeyError(f"'{latent_name}' is not a summed-out latent of the model (those are {names})")
-    index = names.index(latent_name)
+    index = next(position for position, group in enumerate(marginal_model.marginal_groups)
+                 if latent_name in group.latent_names)
     group = marginal_model.marginal_groups[index]
+    member = group.members[group.latent_names.index(latent_name)]
     [log_probabilities] = in_random_variables(marginal_model, [conditional_log_probabilities(marginal_model)[index]])
     probabilities = pt.exp(log_probabilities)
     if group.coupling.elementwise:
-        return pt.moveaxis(probabilities, 0, -1), group
-    flat = group.configurations.reshape(group.configurations.shape[0], -1)
-    one_hot = pt.constant((flat[..., None] == group.support).astype(np.float64))
+        moved = pt.moveaxis(probabilities, 0, -1)
+        if not group.partners:
+            return moved, member
+        one_hot = pt.constant((_values_along_axis(member)[:, None] == member.support).astype(np.float64))
+        return pt.dot(moved, one_hot), member  # summed over the partners' values
+    flat = member.configurations.reshape(member.configurations.shape[0], -1)
+    one_hot = pt.constant((flat[..., None] == member.support).astype(np.float64))
     per_element = pt.sum(probabilities[:, None, None] * one_hot, axis=0)
-    return per_element.reshape(group.configurations.shape[1:] + (group.support.size,)), group
+    return per_element.reshape(member.configurations.shape[1:] + (member.support.size,)), member
 
 
 def recovered_posterior(
@@ -192,7 +221,7 @@ def observed_log_likelihood(marginal_model: Any, names: list[str]) -> list[Tenso
             group = next(group for group in marginal_model.marginal_groups if name in group.dependents)
             raise MarginalizationError(
                 f"the log-likelihood of '{name}' cannot be split from those of {list(group.dependents)}: "
-                f"all depend on the summed-out latent '{group.latent.name}'. Ask for the log-likelihood of "
-                f"a model in which '{group.latent.name}' has a single dependent."
+                f"all depend on the summed-out latent(s) {list(group.latent_names)}. Ask for the "
+                f"log-likelihood of a model in which each latent has a single dependent."
             )
     return in_random_variables(marginal_model, [terms[name] for name in names])

@@ -201,7 +201,68 @@ def _site_occupancy():
     return model, hand
 
 
+def _shared_dependent_element_wise():
+    data = RNG.normal(size=5)
+    first_weights, second_weights = np.array([0.7, 0.3]), np.array([0.2, 0.3, 0.5])
+
+    with mg.Model() as model:
+        mu = mg.Normal("mu", 0, 3, shape=2)
+        nu = mg.Normal("nu", 0, 3, shape=3)
+        first = mg.Bernoulli("first", p=0.3, shape=5)
+        second = mg.Categorical("second", p=second_weights, shape=5)
+        mg.Normal("y", mu=mu[first] + nu[second], sigma=1.0, observed=data)
+
+    def hand(point):
+        mu, nu = point["mu"], point["nu"]
+        per_pair = np.stack([np.log(first_weights[a]) + np.log(second_weights[b])
+                             + stats.norm.logpdf(data, mu[a] + nu[b], 1.0) for a in range(2) for b in range(3)])
+        return stats.norm.logpdf(mu, 0, 3).sum() + stats.norm.logpdf(nu, 0, 3).sum() + \
+            special.logsumexp(per_pair, axis=0).sum()
+
+    return model, hand
+
+
+def _shared_dependent_of_different_shapes():
+    data = np.array([0.4, 2.1, -0.3])
+
+    with mg.Model() as model:
+        mu = mg.Normal("mu", 0, 3, shape=2)
+        first = mg.Bernoulli("first", p=np.array([0.2, 0.6, 0.9]))
+        second = mg.Bernoulli("second", p=0.4)
+        mg.Normal("y", mu=mu[first] + 2.0 * second, sigma=1.0, observed=data)
+
+    def hand(point):
+        mu = point["mu"]
+        totals = []
+        for configuration in itertools.product([0, 1], repeat=4):
+            values, shift = np.array(configuration[:3]), configuration[3]
+            totals.append(stats.bernoulli.logpmf(values, [0.2, 0.6, 0.9]).sum() + stats.bernoulli.logpmf(shift, 0.4)
+                          + stats.norm.logpdf(data, mu[values] + 2.0 * shift, 1.0).sum())
+        return stats.norm.logpdf(mu, 0, 3).sum() + special.logsumexp(totals)
+
+    return model, hand
+
+
+def _latent_depends_on_latent():
+    with mg.Model() as model:
+        mu = mg.Normal("mu", 0, 1)
+        first = mg.Bernoulli("first", p=0.3)
+        second = mg.Bernoulli("second", p=pt.switch(pt.eq(first, 1), 0.2, 0.8))
+        mg.Normal("y", mu=mu + second, sigma=1.0, observed=1.0)
+
+    def hand(point):
+        mu = point["mu"]
+        totals = [stats.bernoulli.logpmf(a, 0.3) + stats.bernoulli.logpmf(b, 0.2 if a else 0.8)
+                  + stats.norm.logpdf(1.0, mu + b, 1.0) for a in (0, 1) for b in (0, 1)]
+        return stats.norm.logpdf(mu) + special.logsumexp(totals)
+
+    return model, hand
+
+
 HAND_CASES = {
+    "latents-sharing-a-dependent-element-wise": _shared_dependent_element_wise,
+    "latents-of-different-shapes-sharing-a-dependent": _shared_dependent_of_different_shapes,
+    "latent-depending-on-a-latent": _latent_depends_on_latent,
     "bernoulli-site-occupancy-trailing-axis": _site_occupancy,
     "binomial-per-element": _per_element_binomial,
     "bernoulli-coupled-by-a-sum": _coupled_bernoulli,
@@ -259,3 +320,25 @@ def test_marginal_gradient_matches_finite_differences():
             down[name][index] -= step
             numeric.append((logp(up) - logp(down)) / (2 * step))
     np.testing.assert_allclose(flat_gradient, numeric, rtol=1e-5, atol=1e-6)
+
+
+# case -> (latent names of the one group, element-wise?, configurations shape of the first)
+JOINT_STRUCTURE_CASES = {
+    "latents-sharing-a-dependent-element-wise": (("first", "second"), True, (6, 5)),  # 2 * 3 values per element
+    "latents-of-different-shapes-sharing-a-dependent": (("first", "second"), False, (16, 3)),  # 2**3 * 2
+    "latent-depending-on-a-latent": (("first", "second"), True, (4,)),
+}
+
+
+@pytest.mark.parametrize("case", JOINT_STRUCTURE_CASES)
+def test_coupled_latents_are_enumerated_on_one_axis(case):
+    names, elementwise, shape = JOINT_STRUCTURE_CASES[case]
+    model, _ = HAND_CASES[case]()
+    [group] = mg.marginalize(model).marginal_groups
+    assert group.latent_names == names
+    assert group.coupling.elementwise is elementwise
+    assert group.configurations.shape == shape
+    assert all(member.configurations.shape[0] == shape[0] for member in group.members)
+    joint_rows = np.concatenate([member.configurations.reshape(shape[0], -1) for member in group.members], axis=1)
+    assert len({tuple(row) for row in joint_rows}) == shape[0]  # every joint value once
+    assert group.term_name == "y"

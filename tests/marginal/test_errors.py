@@ -22,6 +22,13 @@ def _negative_binomial_latent():
     return model
 
 
+def _geometric_latent():
+    with mg.Model() as model:
+        count = mg.Geometric("count", p=0.4)
+        mg.Normal("y", mu=count, sigma=1.0, observed=2.5)
+    return model
+
+
 def _too_many_joint_configurations():
     with mg.Model() as model:
         z = mg.Bernoulli("z", p=0.5, shape=20)
@@ -37,19 +44,12 @@ def _support_depends_on_a_random_variable():
     return model
 
 
-def _latent_on_latent():
+def _coupled_latents_with_too_many_configurations():
     with mg.Model() as model:
-        first = mg.Bernoulli("first", p=0.5)
-        second = mg.Bernoulli("second", p=pt.switch(pt.eq(first, 1), 0.2, 0.8))
-        mg.Normal("y", mu=second, sigma=1.0, observed=1.0)
-    return model
-
-
-def _shared_dependent():
-    with mg.Model() as model:
-        first = mg.Bernoulli("first", p=0.5)
+        mu = mg.Normal("mu", 0, 1, shape=2)
+        first = mg.Bernoulli("first", p=0.5, shape=12)
         second = mg.Bernoulli("second", p=0.3)
-        mg.Normal("y", mu=first + second, sigma=1.0, observed=1.0)
+        mg.Normal("y", mu=mu[first] + second, sigma=1.0, observed=np.zeros(12))
     return model
 
 
@@ -64,10 +64,12 @@ def _huge_support():
 SAMPLE_ERRORS = {
     "poisson": (_poisson_latent, ["'count'", "Poisson", "infinite support", "bounded family", "Mixture"]),
     "negative-binomial": (_negative_binomial_latent, ["'count'", "NegativeBinomial", "infinite support", "Mixture"]),
+    "geometric": (_geometric_latent, ["'count'", "Geometric", "infinite support", "bounded family", "Mixture"]),
     "coupled-too-many": (_too_many_joint_configurations, ["'z'", "2**20 = 1048576", "4096", "changes when other elements", "Mixture"]),
     "support-depends-on-rv": (_support_depends_on_a_random_variable, ["'z'", "number of trials n", "['rate']", "constant"]),
-    "latent-on-latent": (_latent_on_latent, ["['second']", "'first'", "depend on each other"]),
-    "shared-dependent": (_shared_dependent, ["'y'", "'first'", "'second'", "share a dependent"]),
+    "coupled-latents-too-many": (_coupled_latents_with_too_many_configurations, [
+        "'first' and 'second'", "'y' depends on 'first' and 'second'", "shapes differ", "'first' (12,)",
+        "2**12 * 2**1 = 8192", "4096", "one Categorical over their pairs", "Mixture"]),
     "huge-support": (_huge_support, ["'z'", "5001 possible values", "4096"]),
 }
 

@@ -138,3 +138,80 @@ def test_switch_point_matches_its_exact_posterior():
     np.testing.assert_allclose(rao_blackwell, exact, atol=0.03)
     spread = np.sqrt(exact * (1 - exact) / (draws.size / 2))
     assert np.all(np.abs(frequency - exact) < 4 * spread + 0.005), np.max(np.abs(frequency - exact))
+
+
+def _shared_dependent_model():
+    data = np.array([1.5, -0.5, 3.0])
+    with mg.Model() as model:
+        mu = mg.Normal("mu", 0, 3, shape=2)
+        nu = mg.Normal("nu", 0, 3, shape=3)
+        mg.Bernoulli("first", p=0.3, shape=3)
+        mg.Categorical("second", p=[0.2, 0.3, 0.5], shape=3)
+        mg.Normal("y", mu=mu[model["first"]] + nu[model["second"]], sigma=1.0, observed=data)
+    return model, data
+
+
+def test_latents_sharing_a_dependent_are_drawn_from_their_joint_conditional():
+    from scipy import stats
+
+    from mixgraph.compile import flat_layout
+    from mixgraph.marginal import recover_latents
+
+    model, data = _shared_dependent_model()
+    marginal = mg.marginalize(model)
+    point = marginal.initial_point()
+    layout = flat_layout(point, [value.name for value in marginal.value_vars])
+    mu, nu = np.array([-1.0, 2.0]), np.array([0.0, 1.0, -1.0])
+    position = np.concatenate([mu if name == "mu" else nu for name in layout.names])
+    positions = np.broadcast_to(position, (2, 3000, layout.size)).copy()
+    recovered = recover_latents(marginal, layout, positions, seed=4, include_logps=True)
+    # Hand: p(first = a, second = b | mu, nu, y) per element, over the 2 x 3 pairs.
+    joint = np.stack([[np.log([0.7, 0.3][a]) + np.log([0.2, 0.3, 0.5][b]) + stats.norm.logpdf(data, mu[a] + nu[b], 1.0)
+                       for b in range(3)] for a in range(2)])  # (2, 3, elements)
+    joint = np.exp(joint - special.logsumexp(joint, axis=(0, 1)))
+    expected = {"first": joint.sum(axis=1).T, "second": joint.sum(axis=0).T}  # (elements, K)
+    for name, probabilities in expected.items():
+        np.testing.assert_allclose(np.exp(recovered[f"lp_{name}"][0, 0]), probabilities, rtol=1e-10)
+        draws = recovered[name].reshape(-1, 3)
+        assert draws.dtype.kind == "i"
+        frequency = np.stack([(draws == value).mean(axis=0) for value in range(probabilities.shape[1])], -1)
+        spread = np.sqrt(probabilities * (1 - probabilities) / draws.shape[0])
+        assert np.all(np.abs(frequency - probabilities) < 4 * spread + 1e-9), (name, frequency, probabilities)
+    pairs = recovered["first"].reshape(-1, 3) * 3 + recovered["second"].reshape(-1, 3)  # drawn jointly
+    pair_frequency = np.stack([(pairs == value).mean(axis=0) for value in range(6)])
+    np.testing.assert_allclose(pair_frequency, joint.reshape(6, 3), atol=4 * np.sqrt(0.25 / pairs.shape[0]))
+
+
+def test_sampling_a_model_whose_latents_share_a_dependent():
+    model, data = _shared_dependent_model()
+    idata = mg.sample(model=model, draws=100, tune=100, chains=1, random_seed=3, progressbar=False,
+                      compute_convergence_checks=False, idata_kwargs={"log_likelihood": True})
+    assert idata.posterior["first"].shape == (1, 100, 3) and idata.posterior["second"].shape == (1, 100, 3)
+    assert set(np.unique(idata.posterior["second"].values)) <= {0, 1, 2}
+    assert idata.log_likelihood["y"].shape == (1, 100, 3)
+    predictive = mg.sample_posterior_predictive(idata, model=model, random_seed=1, progressbar=False)
+    assert predictive.posterior_predictive["y"].shape == (1, 100, 3)
+    second = mg.component_probabilities(idata, "second", model=model)
+    assert second.shape == (1, 100, 3, 3)
+    np.testing.assert_allclose(second.sum("component").values, 1.0, rtol=1e-12)
+    with pytest.raises(ValueError, match="'y' depends on the summed-out latents \\['first', 'second'\\]"):
+        mg.component_probabilities(idata, "y", model=model)
+
+
+def test_initvals_for_a_summed_out_latent_is_an_error_naming_it():
+    with mg.Model() as model:
+        mu = mg.Normal("mu", 0, 10, shape=2)
+        z = mg.Categorical("z", p=[0.5, 0.5], shape=len(DATA))
+        mg.Normal("y", mu=mu[z], sigma=1.0, observed=DATA)
+    with pytest.raises(ValueError, match="'z' is a discrete latent that is summed out.*drawn after sampling.*remove"):
+        mg.sample(model=model, draws=10, tune=10, chains=1, progressbar=False,
+                  initvals={"z": np.zeros(len(DATA), dtype=int)})
+
+
+def test_initval_of_a_summed_out_latent_is_an_error_naming_it():
+    with mg.Model() as model:
+        mu = mg.Normal("mu", 0, 10, shape=2)
+        z = mg.Bernoulli("z", p=0.5, shape=3, initval=np.zeros(3, dtype=int))
+        mg.Normal("y", mu=mu[z], sigma=1.0, observed=np.zeros(3))
+    with pytest.raises(ValueError, match="initval: 'z' is a discrete latent that is summed out.*remove initval="):
+        mg.sample(model=model, draws=10, tune=10, chains=1, progressbar=False)
