@@ -22,6 +22,7 @@ from mixgraph.draws import constrained_draws, log_likelihood_draws
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
 from mixgraph import validation
 from mixgraph.mcmc.driver import InterruptGuard, run_chains
+from mixgraph.mcmc.options import check_metric_arguments
 from mixgraph.init.jitter import SamplingError, jittered_starts
 from mixgraph.model import modelcontext
 from mixgraph.point import initial_point
@@ -65,6 +66,7 @@ def sample(
     compute_convergence_checks: bool = True,
     model: Any = None,
     adaptation: str = "nutpie",
+    metric: str = "diag",
     **kwargs: Any,
 ) -> Any:
     """Draw from the posterior with the No-U-Turn Sampler.
@@ -106,6 +108,10 @@ def sample(
     adaptation : {"nutpie", "stan"}
         Mass-matrix adaptation: from draws and gradients (default), or
         Stan's windowed variance of draws.
+    metric : {"diag", "dense", "low_rank"}
+        Mass matrix estimated in warm-up: diagonal (default), dense (Stan's
+        regularised covariance) or nutpie's low-rank-modified diagonal, for
+        correlated posteriors (``docs/guide/sampling.md``, "Mass matrix").
     **kwargs
         None are accepted; PyMC's ``init=`` and ``step=`` get an error that
         says what to write instead.
@@ -123,6 +129,7 @@ def sample(
     """
     draws, tune, chains, cores, target_accept, max_tree_depth = _checked_arguments(
         draws, tune, chains, cores, target_accept, max_tree_depth, kwargs)
+    check_metric_arguments(metric, adaptation)
     # Spawned once: a Generator seed is advanced by one draw. The first two
     # children are those of earlier versions, so that their draws are unchanged.
     chain_seeds = _seed_sequences(random_seed, 3)
@@ -145,7 +152,7 @@ def sample(
         result = run_chains(
             compiled.logp_fn, compiled.float_data, compiled.int_data, starts, draws=draws, tune=tune,
             seed=chain_seed, target_accept=target_accept, max_tree_depth=max_tree_depth,
-            adaptation=adaptation, cores=cores, progress=bar.update,
+            adaptation=adaptation, metric=metric, cores=cores, progress=bar.update,
         )
         guard.defer()  # a Ctrl-C from here on must not lose the draws
         bar.close()
