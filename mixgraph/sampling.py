@@ -22,6 +22,7 @@ from mixgraph.draws import constrained_draws, log_likelihood_draws
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
 from mixgraph import validation
 from mixgraph.mcmc.driver import InterruptGuard, run_chains
+from mixgraph.mcmc.options import check_metric_arguments
 from mixgraph.init.jitter import SamplingError, jittered_starts
 from mixgraph.init.starts import chain_starts, check_init, record_init
 from mixgraph.model import modelcontext
@@ -67,6 +68,7 @@ def sample(
     model: Any = None,
     adaptation: str = "nutpie",
     init: str = "auto",
+    metric: str = "diag",
     **kwargs: Any,
 ) -> Any:
     """Draw from the posterior with the No-U-Turn Sampler.
@@ -115,6 +117,10 @@ def sample(
         without draws or every path fails; ``idata.posterior.attrs["init"]``
         says which ran). ``"jitter"``: the initial point plus uniform(-1, 1)
         jitter. ``initvals=`` always means jitter around them.
+    metric : {"diag", "dense", "low_rank"}
+        Mass matrix estimated in warm-up: diagonal (default), dense (Stan's
+        regularised covariance) or nutpie's low-rank-modified diagonal, for
+        correlated posteriors (``docs/guide/sampling.md``, "Mass matrix").
     **kwargs
         None are accepted; PyMC's ``step=`` gets an error that says what to
         write instead.
@@ -133,6 +139,7 @@ def sample(
     draws, tune, chains, cores, target_accept, max_tree_depth = _checked_arguments(
         draws, tune, chains, cores, target_accept, max_tree_depth, kwargs)
     init = check_init(init)
+    check_metric_arguments(metric, adaptation)
     # Spawned once: a Generator seed is advanced by one draw. The first two
     # children are those of earlier versions, so that their draws are unchanged.
     chain_seeds = _seed_sequences(random_seed, 4)
@@ -156,7 +163,7 @@ def sample(
         result = run_chains(
             compiled.logp_fn, compiled.float_data, compiled.int_data, starts.positions, draws=draws, tune=tune,
             seed=chain_seed, target_accept=target_accept, max_tree_depth=max_tree_depth,
-            adaptation=adaptation, cores=cores, progress=bar.update,
+            adaptation=adaptation, metric=metric, cores=cores, progress=bar.update,
             initial_inverse_mass_matrix=starts.inverse_mass_matrix,
         )
         guard.defer()  # a Ctrl-C from here on must not lose the draws

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from mixgraph.mcmc.integrators import PhasePoint, leapfrog
-from mixgraph.mcmc.metrics import draw_momentum, kinetic_energy
+from mixgraph.mcmc.metrics import draw_momentum, kinetic_energy, velocity
 
 __all__ = [
     "INVERSE_MASS_LOWER",
@@ -77,18 +77,18 @@ class MomentsState(NamedTuple):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _acceptance_log_ratio(logp_fn, float_data, int_data, start, step_size, inverse_mass_matrix):
+def _acceptance_log_ratio(logp_fn, float_data, int_data, start, step_size, metric):
     """Log Metropolis ratio :math:`H_0 - H_1` of one leapfrog step (``-inf`` if not finite)."""
-    initial_energy = -start.logp + kinetic_energy(start.momentum, inverse_mass_matrix)
-    point = leapfrog(logp_fn, float_data, int_data, start, step_size, inverse_mass_matrix)
-    energy = -point.logp + kinetic_energy(point.momentum, inverse_mass_matrix)
+    initial_energy = -start.logp + kinetic_energy(start.momentum, start.velocity)
+    point = leapfrog(logp_fn, float_data, int_data, start, step_size, metric)
+    energy = -point.logp + kinetic_energy(point.momentum, point.velocity)
     log_ratio = initial_energy - energy
     return log_ratio if np.isfinite(log_ratio) else -np.inf
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def find_reasonable_step_size(logp_fn, float_data, int_data, rng, position, logp, logp_grad,
-                              inverse_mass_matrix, step_size):
+                              metric, step_size):
     """Double or halve the step size until one step's acceptance crosses 1/2.
 
     Hoffman and Gelman (2014), algorithm 4: with one momentum draw, move
@@ -105,7 +105,7 @@ def find_reasonable_step_size(logp_fn, float_data, int_data, rng, position, logp
     position : ndarray of shape (dim,)
     logp : float
     logp_grad : ndarray of shape (dim,)
-    inverse_mass_matrix : ndarray of shape (dim,)
+    metric : mixgraph.mcmc.metrics.Metric
     step_size : float
         Starting guess.
 
@@ -113,10 +113,10 @@ def find_reasonable_step_size(logp_fn, float_data, int_data, rng, position, logp
     -------
     float
     """
-    start = PhasePoint(position, draw_momentum(rng, inverse_mass_matrix), logp, logp_grad)
+    momentum = draw_momentum(rng, metric)
+    start = PhasePoint(position, momentum, velocity(momentum, metric), logp, logp_grad)
     log_half = np.log(0.5)
-    log_ratio = _acceptance_log_ratio(logp_fn, float_data, int_data, start, step_size,
-                                      inverse_mass_matrix)
+    log_ratio = _acceptance_log_ratio(logp_fn, float_data, int_data, start, step_size, metric)
     direction = 1.0 if log_ratio > log_half else -1.0
     for _ in range(100):
         # Stop once (p'/p)^a <= 2^-a, i.e. the ratio has crossed 1/2.
@@ -127,7 +127,7 @@ def find_reasonable_step_size(logp_fn, float_data, int_data, rng, position, logp
             break
         step_size = candidate
         log_ratio = _acceptance_log_ratio(logp_fn, float_data, int_data, start, step_size,
-                                          inverse_mass_matrix)
+                                          metric)
     return step_size
 
 

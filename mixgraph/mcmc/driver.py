@@ -29,18 +29,27 @@ from threadpoolctl import threadpool_limits
 
 from mixgraph.mcmc.kernel import (
     ADAPTATION_MODES,
+    METRIC_KINDS,
     STAT_NAMES,
     SamplerSettings,
     init_chain,
     run_chain,
 )
-from mixgraph.mcmc.schedules import TuningSchedule, nutpie_schedule, stan_schedule
+from mixgraph.mcmc.options import check_metric_arguments
+from mixgraph.mcmc.schedules import (
+    TuningSchedule,
+    nutpie_schedule,
+    stan_schedule,
+    window_capacity,
+)
 
 __all__ = ["ChainsResult", "InterruptGuard", "chain_generators", "run_chains"]
 
 _INTEGER_STATS = ("tree_depth", "n_steps")
 _BOOLEAN_STATS = ("diverging", "reached_max_treedepth")
 _POLL_SECONDS = 0.1
+_ESTIMATE_REFRESH_INTERVAL = 10
+"""Iterations between re-estimates of a dense or low-rank metric (the diagonal: every one)."""
 
 
 class ChainsResult(NamedTuple):
@@ -122,9 +131,10 @@ def chain_generators(seed, chains: int) -> list:
     return [np.random.default_rng(child) for child in seed.spawn(chains)]
 
 
-def _schedule(adaptation: str, tune: int) -> TuningSchedule:
+def _schedule(adaptation: str, metric: str, tune: int) -> TuningSchedule:
     if adaptation == "nutpie":
-        return nutpie_schedule(tune)
+        interval = 1 if metric == "diag" else _ESTIMATE_REFRESH_INTERVAL
+        return nutpie_schedule(tune, refresh_interval=interval)
     return stan_schedule(tune)
 
 
@@ -145,8 +155,8 @@ def _run_one_chain(logp_fn, float_data, int_data, rng, state, settings, schedule
     """Worker: run one chain chunk by chunk until done or asked to stop."""
     total = positions.shape[0]
     while state.iteration < total and not stop_event.is_set():
-        state = run_chain(logp_fn, float_data, int_data, rng, state, settings, schedule.collect,
-                          schedule.update, chunk_size, positions, stats)
+        state = run_chain(logp_fn, float_data, int_data, rng, state, settings, schedule,
+                          chunk_size, positions, stats)
         completed[chain] = state.iteration
 
 
@@ -205,6 +215,7 @@ def run_chains(
     target_accept: float = 0.8,
     max_tree_depth: int = 10,
     adaptation: str = "nutpie",
+    metric: str = "diag",
     cores: int | None = None,
     progress: Callable[[int], None] | None = None,
     chunk_size: int = 50,
@@ -229,6 +240,9 @@ def run_chains(
     max_tree_depth : int
     adaptation : {"nutpie", "stan"}
         Mass-matrix adaptation (:mod:`mixgraph.mcmc.adaptation`).
+    metric : {"diag", "dense", "low_rank"}
+        Form of the mass matrix estimated in warm-up
+        (:mod:`mixgraph.mcmc.metrics`, :mod:`mixgraph.mcmc.mass_matrix`).
     cores : int, optional
         Worker threads; ``os.cpu_count()`` capped at the number of chains.
     progress : callable, optional
@@ -246,18 +260,18 @@ def run_chains(
     -------
     ChainsResult
     """
-    if adaptation not in ADAPTATION_MODES:
-        raise ValueError(
-            f"adaptation must be one of {sorted(ADAPTATION_MODES)}, not {adaptation!r}"
-        )
+    check_metric_arguments(metric, adaptation)
     initial_positions = np.atleast_2d(np.asarray(initial_positions, dtype=np.float64))
     chains, dim = initial_positions.shape
     cores = min(cores or os.cpu_count() or 1, chains)
     float_data = np.ascontiguousarray(float_data, dtype=np.float64)
     int_data = np.ascontiguousarray(int_data, dtype=np.int64)
+    schedule = _schedule(adaptation, metric, int(tune))
+    capacity = 0 if metric == "diag" else window_capacity(schedule, adaptation)
     settings = SamplerSettings(int(tune), float(target_accept), int(max_tree_depth), 1000.0,
-                               ADAPTATION_MODES[adaptation], 0.05, 10.0, 0.75)
-    schedule = _schedule(adaptation, int(tune))
+                               ADAPTATION_MODES[adaptation], 0.05, 10.0, 0.75,
+                               METRIC_KINDS[metric], capacity, 1e-5, 100.0)
+    schedule = np.ascontiguousarray(np.stack(schedule), dtype=np.bool_)
     generators = chain_generators(seed, chains)
     if initial_inverse_mass_matrix is not None:
         initial_inverse_mass_matrix = _checked_inverse_mass_matrix(initial_inverse_mass_matrix, chains, dim)

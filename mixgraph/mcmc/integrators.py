@@ -1,9 +1,11 @@
-"""Leapfrog (velocity Verlet) integration of Hamilton's equations, diagonal metric."""
+"""Leapfrog (velocity Verlet) integration of Hamilton's equations under a Euclidean metric."""
 
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+
+from mixgraph.mcmc.metrics import velocity
 
 __all__ = ["PhasePoint", "evaluate_logp", "leapfrog"]
 
@@ -15,6 +17,9 @@ class PhasePoint(NamedTuple):
     ----------
     position : ndarray of shape (dim,)
     momentum : ndarray of shape (dim,)
+    velocity : ndarray of shape (dim,)
+        :math:`M^{-1} p`, kept so that energies and U-turn checks need no
+        further product with the metric.
     logp : float
         Log-density at ``position`` (the potential energy is ``-logp``).
     logp_grad : ndarray of shape (dim,)
@@ -23,6 +28,7 @@ class PhasePoint(NamedTuple):
 
     position: np.ndarray
     momentum: np.ndarray
+    velocity: np.ndarray
     logp: float
     logp_grad: np.ndarray
 
@@ -55,7 +61,7 @@ def evaluate_logp(logp_fn, float_data, int_data, position):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def leapfrog(logp_fn, float_data, int_data, point, step_size, inverse_mass_matrix):
+def leapfrog(logp_fn, float_data, int_data, point, step_size, metric):
     """Take one leapfrog step from ``point``.
 
     .. math::
@@ -75,7 +81,7 @@ def leapfrog(logp_fn, float_data, int_data, point, step_size, inverse_mass_matri
     point : PhasePoint
     step_size : float
         Signed step size :math:`\\epsilon`.
-    inverse_mass_matrix : ndarray of shape (dim,)
+    metric : mixgraph.mcmc.metrics.Metric
 
     Returns
     -------
@@ -85,7 +91,7 @@ def leapfrog(logp_fn, float_data, int_data, point, step_size, inverse_mass_matri
     """
     half_step = 0.5 * step_size
     momentum_half = point.momentum + half_step * point.logp_grad
-    position = point.position + step_size * inverse_mass_matrix * momentum_half
+    position = point.position + step_size * velocity(momentum_half, metric)
     logp, logp_grad = evaluate_logp(logp_fn, float_data, int_data, position)
     momentum = momentum_half + half_step * logp_grad
-    return PhasePoint(position, momentum, logp, logp_grad)
+    return PhasePoint(position, momentum, velocity(momentum, metric), logp, logp_grad)

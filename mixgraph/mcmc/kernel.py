@@ -27,10 +27,22 @@ from mixgraph.mcmc.adaptation import (
     stan_inverse_mass_matrix,
 )
 from mixgraph.mcmc.integrators import evaluate_logp
+from mixgraph.mcmc.mass_matrix import (
+    DrawWindow,
+    dense_metric_estimate,
+    low_rank_metric_estimate,
+    window_contents,
+    window_init,
+    window_push,
+    window_reset,
+    window_switch,
+)
+from mixgraph.mcmc.metrics import Metric, diagonal_metric
 from mixgraph.mcmc.nuts import NUTSState, nuts_transition
 
 __all__ = [
     "ADAPTATION_MODES",
+    "METRIC_KINDS",
     "LOGP_FUNCTION_TYPE",
     "LOGP_SIGNATURE",
     "STAT_NAMES",
@@ -48,6 +60,8 @@ LOGP_SIGNATURE = numba.float64(
 LOGP_FUNCTION_TYPE = types.FunctionType(LOGP_SIGNATURE)
 
 ADAPTATION_MODES = {"nutpie": 0, "stan": 1}
+
+METRIC_KINDS = {"diag": 0, "dense": 1, "low_rank": 2}
 
 STAT_NAMES = (
     "lp",
@@ -76,6 +90,10 @@ class SamplerSettings(NamedTuple):
     gamma: float
     t0: float
     kappa: float
+    metric_kind: int  # METRIC_KINDS value
+    window_capacity: int  # rows of the draw window (0 for the diagonal metric)
+    metric_regularisation: float  # low rank: nutpie's mass_matrix_gamma
+    eigenvalue_cutoff: float  # low rank: nutpie's mass_matrix_eigval_cutoff
 
 
 class ChainState(NamedTuple):
@@ -86,21 +104,26 @@ class ChainState(NamedTuple):
     logp: float
     logp_grad: np.ndarray
     step_size: float
-    inverse_mass_matrix: np.ndarray
+    metric: Metric
+    metric_changed: bool  # the metric has been re-estimated at least once
     dual_averaging: DualAveragingState
     foreground: MomentsState
     background: MomentsState
+    window: DrawWindow
 
 
 def _example_chain_state() -> ChainState:
     vector = np.zeros(1)
+    matrix = np.zeros((1, 1))
     moments = MomentsState(0, vector, vector, vector, vector)
     dual_averaging = DualAveragingState(0, 0.0, 0.0, 0.0, 0.0)
-    return ChainState(0, vector, 0.0, vector, 1.0, vector, dual_averaging, moments, moments)
+    metric = Metric(vector, matrix, vector, vector)
+    return ChainState(0, vector, 0.0, vector, 1.0, metric, False, dual_averaging, moments,
+                      moments, DrawWindow(matrix, matrix, 0, 0, 0))
 
 
 def _example_settings() -> SamplerSettings:
-    return SamplerSettings(0, 0.8, 10, 1000.0, 0, 0.05, 10.0, 0.75)
+    return SamplerSettings(0, 0.8, 10, 1000.0, 0, 0.05, 10.0, 0.75, 0, 0, 1e-5, 100.0)
 
 
 CHAIN_STATE_TYPE = numba.typeof(_example_chain_state())
@@ -118,91 +141,164 @@ INT_VECTOR = numba.int64[::1]
 def init_chain(logp_fn, float_data, int_data, rng, position, settings, given_inverse_mass_matrix):
     """Start a chain at ``position``: evaluate it, pick a metric and a step size.
 
-    The inverse mass matrix is ``given_inverse_mass_matrix`` when it has one
-    entry per dimension (e.g. the variances of a Pathfinder approximation);
-    given empty, it starts at :math:`1 / |\\nabla\\log\\pi|` for the
-    nutpie adaptation and at the identity for Stan's; the step size comes
-    from Hoffman and Gelman's (2014) algorithm 4 starting at 1. When the log
-    density or its gradient is not finite at ``position`` the returned state
-    has ``logp = -inf`` and the caller must refuse to sample.
+    The metric starts diagonal, whatever ``settings.metric_kind``: at
+    ``given_inverse_mass_matrix`` when it has one entry per dimension (e.g.
+    the variances of a Pathfinder approximation); given empty, at
+    :math:`1 / |\\nabla\\log\\pi|` for the nutpie adaptation and at the
+    identity for Stan's. The step size comes from Hoffman and Gelman's
+    (2014) algorithm 4 starting at 1. When the log density or its gradient
+    is not finite at ``position`` the returned state has ``logp = -inf`` and
+    the caller must refuse to sample.
     """
     position = position.copy()
     logp, logp_grad = evaluate_logp(logp_fn, float_data, int_data, position)
     dim = position.shape[0]
     if given_inverse_mass_matrix.shape[0] == dim:
-        inverse_mass_matrix = given_inverse_mass_matrix.copy()
+        metric = diagonal_metric(given_inverse_mass_matrix.copy())
     elif settings.adaptation_mode == 0:
-        inverse_mass_matrix = initial_inverse_mass_matrix(logp_grad)
+        metric = diagonal_metric(initial_inverse_mass_matrix(logp_grad))
     else:
-        inverse_mass_matrix = np.ones(dim)
+        metric = diagonal_metric(np.ones(dim))
     step_size = 1.0
     if np.isfinite(logp):
         step_size = find_reasonable_step_size(logp_fn, float_data, int_data, rng, position, logp,
-                                              logp_grad, inverse_mass_matrix, step_size)
-    return ChainState(0, position, logp, logp_grad, step_size, inverse_mass_matrix,
-                      dual_averaging_init(step_size), moments_init(dim), moments_init(dim))
+                                              logp_grad, metric, step_size)
+    return ChainState(0, position, logp, logp_grad, step_size, metric, False,
+                      dual_averaging_init(step_size), moments_init(dim), moments_init(dim),
+                      window_init(settings.window_capacity, dim))
 
 
 # Numba has no NamedTuple._replace: one small constructor per kind of update.
 @njit(nogil=True, cache=True, error_model="numpy")
 def _with_position(state, nuts_state):
     return ChainState(state.iteration, nuts_state.position, nuts_state.logp,
-                      nuts_state.logp_grad, state.step_size, state.inverse_mass_matrix,
-                      state.dual_averaging, state.foreground, state.background)
+                      nuts_state.logp_grad, state.step_size, state.metric, state.metric_changed,
+                      state.dual_averaging, state.foreground, state.background, state.window)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def _with_step_size(state, step_size):
     return ChainState(state.iteration, state.position, state.logp, state.logp_grad, step_size,
-                      state.inverse_mass_matrix, state.dual_averaging, state.foreground,
-                      state.background)
+                      state.metric, state.metric_changed, state.dual_averaging, state.foreground,
+                      state.background, state.window)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def _with_iteration(state, iteration):
     return ChainState(iteration, state.position, state.logp, state.logp_grad, state.step_size,
-                      state.inverse_mass_matrix, state.dual_averaging, state.foreground,
-                      state.background)
-
+                      state.metric, state.metric_changed, state.dual_averaging, state.foreground,
+                      state.background, state.window)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _update_metric(logp_fn, float_data, int_data, rng, state, settings):
-    """Re-estimate the metric, switch the windows, restart step-size adaptation."""
-    dim = state.position.shape[0]
+def _with_windows(state, dual_averaging, foreground, background, window):
+    return ChainState(state.iteration, state.position, state.logp, state.logp_grad,
+                      np.exp(dual_averaging.log_step_size), state.metric, state.metric_changed,
+                      dual_averaging, foreground, background, window)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _diagonal_estimate(state, settings):
+    """The diagonal metric from the foreground's running moments."""
+    previous = state.metric.scale**2
     if settings.adaptation_mode == 0:
-        inverse_mass_matrix = nutpie_inverse_mass_matrix(state.foreground,
-                                                         state.inverse_mass_matrix)
-        # nutpie: the background becomes the foreground, a fresh background starts.
-        foreground = state.background
-    else:
-        inverse_mass_matrix = stan_inverse_mass_matrix(state.foreground, state.inverse_mass_matrix)
-        foreground = moments_init(dim)  # Stan: each slow window starts afresh
-    # As Stan after each metric update: a new heuristic step size, then dual
-    # averaging restarted around it (mu = log(10 * step_size)).
-    step_size = find_reasonable_step_size(logp_fn, float_data, int_data, rng, state.position,
-                                          state.logp, state.logp_grad, inverse_mass_matrix,
-                                          state.step_size)
-    return ChainState(state.iteration, state.position, state.logp, state.logp_grad, step_size,
-                      inverse_mass_matrix, dual_averaging_init(step_size), foreground,
-                      moments_init(dim))
+        return diagonal_metric(nutpie_inverse_mass_matrix(state.foreground, previous))
+    return diagonal_metric(stan_inverse_mass_matrix(state.foreground, previous))
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _adapt(logp_fn, float_data, int_data, rng, state, acceptance_rate, settings, collect, update):
-    """Warm-up bookkeeping after the transition of iteration ``state.iteration``."""
-    dual_averaging = dual_averaging_update(state.dual_averaging, acceptance_rate,
+def _estimate_metric(state, settings):
+    """The metric of kind ``settings.metric_kind`` from the foreground window.
+
+    A dense estimate needs more draws than dimensions: until the window holds
+    twice as many draws as there are parameters, the diagonal estimate is
+    used (a rank-deficient covariance would freeze the chain along the
+    directions it has not yet explored).
+    """
+    if settings.metric_kind == 0:
+        return _diagonal_estimate(state, settings)
+    draws, grads = window_contents(state.window)
+    if settings.metric_kind == 1:
+        if draws.shape[0] <= 2 * draws.shape[1]:
+            return _diagonal_estimate(state, settings)
+        return dense_metric_estimate(draws)
+    return low_rank_metric_estimate(draws, grads, state.metric.scale,
+                                    settings.metric_regularisation, settings.eigenvalue_cutoff)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _with_new_metric(logp_fn, float_data, int_data, rng, state, metric, restart):
+    """Install ``metric``; with ``restart``, a new heuristic step size and dual averaging around it."""
+    step_size = state.step_size
+    dual_averaging = state.dual_averaging
+    if restart:
+        # Stan after each window, nutpie after its first metric change: a new
+        # heuristic step size, then dual averaging restarted around it.
+        step_size = find_reasonable_step_size(logp_fn, float_data, int_data, rng, state.position,
+                                              state.logp, state.logp_grad, metric, step_size)
+        dual_averaging = dual_averaging_init(step_size)
+    return ChainState(state.iteration, state.position, state.logp, state.logp_grad, step_size,
+                      metric, True, dual_averaging, state.foreground, state.background,
+                      state.window)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _adapt_nutpie(logp_fn, float_data, int_data, rng, state, info, settings, flags):
+    """nutpie's warm-up step: collect, maybe switch windows, refresh the metric.
+
+    Dual averaging runs on without restarts, except once after the first
+    metric estimate (nuts-rs ``GlobalStrategy::adapt``); from the last
+    window on it uses the symmetric acceptance statistic.
+    """
+    collect, update, refresh, late = flags
+    acceptance = info.acceptance_rate_symmetric if late else info.acceptance_rate
+    dual_averaging = dual_averaging_update(state.dual_averaging, acceptance,
                                            settings.target_accept, settings.gamma, settings.t0,
                                            settings.kappa)
-    foreground, background = state.foreground, state.background
+    foreground, background, window = state.foreground, state.background, state.window
     if collect:
         foreground = moments_update(foreground, state.position, state.logp_grad)
         background = moments_update(background, state.position, state.logp_grad)
-    state = ChainState(state.iteration, state.position, state.logp, state.logp_grad,
-                       np.exp(dual_averaging.log_step_size), state.inverse_mass_matrix,
-                       dual_averaging, foreground, background)
+        window = window_push(window, state.position, state.logp_grad)
     if update:
-        state = _update_metric(logp_fn, float_data, int_data, rng, state, settings)
+        foreground, background = background, moments_init(state.position.shape[0])
+        window = window_switch(window)
+    state = _with_windows(state, dual_averaging, foreground, background, window)
+    if refresh and foreground.count >= 3:
+        metric = _estimate_metric(state, settings)
+        state = _with_new_metric(logp_fn, float_data, int_data, rng, state, metric,
+                                 not state.metric_changed)
+    return state
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _adapt_stan(logp_fn, float_data, int_data, rng, state, info, settings, flags):
+    """Stan's warm-up step: collect; at a window's end, estimate, forget, restart."""
+    collect, update, _, _ = flags
+    dual_averaging = dual_averaging_update(state.dual_averaging, info.acceptance_rate,
+                                           settings.target_accept, settings.gamma, settings.t0,
+                                           settings.kappa)
+    foreground, window = state.foreground, state.window
+    if collect:
+        foreground = moments_update(foreground, state.position, state.logp_grad)
+        window = window_push(window, state.position, state.logp_grad)
+    state = _with_windows(state, dual_averaging, foreground, state.background, window)
+    if update:
+        metric = _estimate_metric(state, settings)
+        state = _with_new_metric(logp_fn, float_data, int_data, rng, state, metric, True)
+        dim = state.position.shape[0]
+        state = _with_windows(state, state.dual_averaging, moments_init(dim), state.background,
+                              window_reset(state.window))
+    return state
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _adapt(logp_fn, float_data, int_data, rng, state, info, settings, flags):
+    """Warm-up bookkeeping after the transition of iteration ``state.iteration``."""
+    if settings.adaptation_mode == 0:
+        state = _adapt_nutpie(logp_fn, float_data, int_data, rng, state, info, settings, flags)
+    else:
+        state = _adapt_stan(logp_fn, float_data, int_data, rng, state, info, settings, flags)
     if state.iteration == settings.n_tune - 1 and state.dual_averaging.iteration > 0:
         # End of warm-up: sample with the averaged iterate (Hoffman & Gelman, alg. 5).
         state = _with_step_size(state, np.exp(state.dual_averaging.log_step_size_bar))
@@ -227,18 +323,18 @@ def _write_stats(stats_row, info, step_size, step_size_bar):
 
 @njit(
     CHAIN_STATE_TYPE(LOGP_FUNCTION_TYPE, FLOAT_VECTOR, INT_VECTOR, RNG_TYPE, CHAIN_STATE_TYPE,
-                     SETTINGS_TYPE, numba.boolean[::1], numba.boolean[::1], numba.int64,
+                     SETTINGS_TYPE, numba.boolean[:, ::1], numba.int64,
                      numba.float64[:, ::1], numba.float64[:, ::1]),
     nogil=True, cache=True, error_model="numpy",
 )
-def run_chain(logp_fn, float_data, int_data, rng, state, settings, collect, update,
-              n_iterations, draws_out, stats_out):
+def run_chain(logp_fn, float_data, int_data, rng, state, settings, schedule, n_iterations,
+              draws_out, stats_out):
     """Run up to ``n_iterations`` iterations of one chain from ``state``.
 
     Iteration ``i = state.iteration`` writes its draw to ``draws_out[i]`` and
     its statistics (columns :data:`STAT_NAMES`) to ``stats_out[i]``;
     iterations ``i < settings.n_tune`` are warm-up and adapt the step size
-    and the metric following the schedule ``collect``/``update``. The run
+    and the metric following ``schedule``. The run
     stops early at ``draws_out.shape[0]`` iterations in total. Call it again
     with the returned state to continue: the result does not depend on how
     the run is cut into chunks.
@@ -252,8 +348,9 @@ def run_chain(logp_fn, float_data, int_data, rng, state, settings, collect, upda
         This chain's own generator, advanced in place.
     state : ChainState
     settings : SamplerSettings
-    collect, update : ndarray of bool, shape (n_tune,)
-        The warm-up schedule (:mod:`mixgraph.mcmc.schedules`).
+    schedule : ndarray of bool, shape (4, n_tune)
+        The warm-up schedule's rows ``collect``, ``update``, ``refresh``
+        and ``late`` (:class:`mixgraph.mcmc.schedules.TuningSchedule`).
     n_iterations : int
     draws_out : ndarray of shape (tune + draws, dim)
     stats_out : ndarray of shape (tune + draws, len(STAT_NAMES))
@@ -270,13 +367,14 @@ def run_chain(logp_fn, float_data, int_data, rng, state, settings, collect, upda
         nuts_state, info = nuts_transition(
             logp_fn, float_data, int_data, rng,
             NUTSState(state.position, state.logp, state.logp_grad), step_size,
-            state.inverse_mass_matrix, settings.max_tree_depth, settings.max_energy_error,
+            state.metric, settings.max_tree_depth, settings.max_energy_error,
         )
         state = _with_position(state, nuts_state)
         step_size_bar = step_size
         if iteration < settings.n_tune:
-            state = _adapt(logp_fn, float_data, int_data, rng, state, info.acceptance_rate,
-                           settings, collect[iteration], update[iteration])
+            flags = (schedule[0, iteration], schedule[1, iteration], schedule[2, iteration],
+                     schedule[3, iteration])
+            state = _adapt(logp_fn, float_data, int_data, rng, state, info, settings, flags)
             step_size_bar = np.exp(state.dual_averaging.log_step_size_bar)
         draws_out[iteration] = state.position
         _write_stats(stats_out[iteration], info, step_size, step_size_bar)

@@ -1,78 +1,140 @@
-"""Diagonal Euclidean metric: kinetic energy, momentum draws and the U-turn test.
+"""Euclidean metrics (diagonal, dense, low-rank): kinetic energy, velocity, momentum draws, U-turns.
 
-With a diagonal metric the momentum is distributed as
-:math:`p \\sim N(0, M)` where :math:`M^{-1}` is the (diagonal) inverse mass
-matrix, and the kinetic energy is :math:`K(p) = \\tfrac12 p^T M^{-1} p`
-(Betancourt 2017, section 4.2 and appendix A.1). The "velocity"
-:math:`p^\\sharp = M^{-1} p = \\partial K / \\partial p` is what the generalised
-No-U-Turn criterion projects onto (Betancourt 2017, appendix A.4.2).
+Every metric is one :class:`Metric`, a scaled low-rank update of the identity:
+
+.. math::
+    M^{-1} = D \\,(I + V A V^T)\\, D, \\qquad
+    D = \\mathrm{diag}(\\sigma), \\quad A = \\mathrm{diag}(\\lambda - 1)
+
+with :math:`V` (dim x rank) orthonormal and :math:`\\lambda` the eigenvalues of
+the scaled inverse mass matrix :math:`D^{-1} M^{-1} D^{-1}` that differ from 1.
+Rank 0 is the diagonal metric :math:`M^{-1} = D^2`; rank ``dim`` holds any
+dense matrix (its eigen-decomposition after diagonal scaling); in between
+is nutpie's low-rank-modified diagonal metric (Seyboldt, Carlson and
+Carpenter 2024, "Preconditioning HMC by minimizing Fisher divergence",
+section 4). One compiled code path serves all three, so the NUTS kernel is
+compiled once for every metric.
+
+The momentum is :math:`p \\sim N(0, M)`, the kinetic energy
+:math:`K(p) = \\tfrac12 p^T M^{-1} p` and the "velocity"
+:math:`p^\\sharp = M^{-1} p = \\partial K / \\partial p` is what the
+generalised No-U-Turn criterion projects onto (Betancourt 2017, section 4.2
+and appendix A.4.2).
 """
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 __all__ = [
+    "Metric",
+    "diagonal_metric",
     "draw_momentum",
+    "inverse_mass_matrix",
     "is_turning",
     "is_turning_after_merge",
     "kinetic_energy",
+    "metric_from_eigen",
     "velocity",
 ]
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
-def kinetic_energy(momentum: np.ndarray, inverse_mass_matrix: np.ndarray) -> float:
-    """Return the kinetic energy of a momentum under a diagonal metric.
+class Metric(NamedTuple):
+    """A Euclidean metric :math:`M^{-1} = D (I + V A V^T) D`.
 
-    .. math:: K(p) = \\tfrac12 \\sum_i M^{-1}_{ii} p_i^2
-
-    Parameters
+    Attributes
     ----------
-    momentum : ndarray of shape (dim,)
-    inverse_mass_matrix : ndarray of shape (dim,)
-        Diagonal of :math:`M^{-1}`.
-
-    Returns
-    -------
-    float
+    scale : ndarray of shape (dim,)
+        :math:`\\sigma`, the diagonal of :math:`D`.
+    vectors : ndarray of shape (dim, rank)
+        :math:`V`, orthonormal columns.
+    velocity_factors : ndarray of shape (rank,)
+        :math:`\\lambda - 1`, so that :math:`M^{-1} = D (I + V \\mathrm{diag}(\\lambda - 1) V^T) D`.
+    momentum_factors : ndarray of shape (rank,)
+        :math:`\\lambda^{-1/2} - 1`, so that
+        :math:`p = D^{-1} (I + V \\mathrm{diag}(\\lambda^{-1/2} - 1) V^T) z` with
+        :math:`z \\sim N(0, I)` has covariance :math:`M`.
     """
+
+    scale: np.ndarray
+    vectors: np.ndarray
+    velocity_factors: np.ndarray
+    momentum_factors: np.ndarray
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def diagonal_metric(inverse_mass_diagonal: np.ndarray) -> Metric:
+    """The diagonal metric with :math:`M^{-1} = \\mathrm{diag}(m)` (rank 0)."""
+    dim = inverse_mass_diagonal.shape[0]
+    return Metric(np.sqrt(inverse_mass_diagonal), np.zeros((dim, 0)), np.zeros(0), np.zeros(0))
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def metric_from_eigen(scale: np.ndarray, eigenvalues: np.ndarray,
+                      eigenvectors: np.ndarray) -> Metric:
+    """The metric :math:`M^{-1} = D\\, U \\mathrm{diag}(\\lambda) U^T D` on the span of ``eigenvectors``.
+
+    Outside the span of the orthonormal ``eigenvectors`` (dim x rank) the
+    scaled inverse mass matrix is the identity.
+    """
+    vectors = np.ascontiguousarray(eigenvectors)
+    return Metric(scale.copy(), vectors, eigenvalues - 1.0, 1.0 / np.sqrt(eigenvalues) - 1.0)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _apply_update(vector, vectors, factors):
+    """Return :math:`(I + V \\mathrm{diag}(f) V^T)` times ``vector`` (a copy)."""
+    result = vector.copy()
+    dim, rank = vectors.shape
+    for column in range(rank):
+        projection = 0.0
+        for index in range(dim):
+            projection += vectors[index, column] * vector[index]
+        projection *= factors[column]
+        for index in range(dim):
+            result[index] += vectors[index, column] * projection
+    return result
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def velocity(momentum: np.ndarray, metric: Metric) -> np.ndarray:
+    """Return :math:`p^\\sharp = M^{-1} p = D (I + V A V^T) D p`, the time derivative of the position."""
+    scaled = metric.scale * momentum
+    if metric.vectors.shape[1] > 0:
+        scaled = _apply_update(scaled, metric.vectors, metric.velocity_factors)
+    return metric.scale * scaled
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def kinetic_energy(momentum: np.ndarray, velocity_: np.ndarray) -> float:
+    """Return :math:`K = \\tfrac12 p \\cdot p^\\sharp` from a momentum and its velocity."""
     total = 0.0
     for index in range(momentum.shape[0]):
-        total += inverse_mass_matrix[index] * momentum[index] * momentum[index]
+        total += momentum[index] * velocity_[index]
     return 0.5 * total
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def velocity(momentum: np.ndarray, inverse_mass_matrix: np.ndarray) -> np.ndarray:
-    """Return :math:`p^\\sharp = M^{-1} p`, the time derivative of the position.
-
-    Parameters
-    ----------
-    momentum : ndarray of shape (dim,)
-    inverse_mass_matrix : ndarray of shape (dim,)
-
-    Returns
-    -------
-    ndarray of shape (dim,)
-    """
-    return inverse_mass_matrix * momentum
+def draw_momentum(rng: np.random.Generator, metric: Metric) -> np.ndarray:
+    """Draw :math:`p = D^{-1} (I + V B V^T) z \\sim N(0, M)`, :math:`z \\sim N(0, I)`."""
+    standard_normal = rng.standard_normal(metric.scale.shape[0])
+    if metric.vectors.shape[1] > 0:
+        standard_normal = _apply_update(standard_normal, metric.vectors,
+                                        metric.momentum_factors)
+    return standard_normal / metric.scale
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def draw_momentum(rng: np.random.Generator, inverse_mass_matrix: np.ndarray) -> np.ndarray:
-    """Draw a momentum :math:`p \\sim N(0, M)` with :math:`M = \\mathrm{diag}(1 / M^{-1})`.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-    inverse_mass_matrix : ndarray of shape (dim,)
-
-    Returns
-    -------
-    ndarray of shape (dim,)
-    """
-    standard_normal = rng.standard_normal(inverse_mass_matrix.shape[0])
-    return standard_normal / np.sqrt(inverse_mass_matrix)
+def inverse_mass_matrix(metric: Metric) -> np.ndarray:
+    """The dense :math:`M^{-1}` (dim x dim), for tests and diagnostics."""
+    dim = metric.scale.shape[0]
+    result = np.empty((dim, dim))
+    for column in range(dim):
+        unit = np.zeros(dim)
+        unit[column] = 1.0
+        result[:, column] = velocity(unit, metric)
+    return result
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -110,21 +172,23 @@ def is_turning(
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def is_turning_after_merge(
-    inverse_mass_matrix: np.ndarray,
-    first_momentum_begin: np.ndarray,
+    first_velocity_begin: np.ndarray,
     first_momentum_end: np.ndarray,
+    first_velocity_end: np.ndarray,
     first_momentum_sum: np.ndarray,
     second_momentum_begin: np.ndarray,
-    second_momentum_end: np.ndarray,
+    second_velocity_begin: np.ndarray,
+    second_velocity_end: np.ndarray,
     second_momentum_sum: np.ndarray,
 ) -> bool:
     """Every U-turn check made when two adjacent trajectories are merged.
 
     ``first`` was integrated before ``second``; "begin" and "end" follow the
-    order of integration, so ``first_momentum_end`` and
-    ``second_momentum_begin`` are the two points where the trees touch. The
-    checks are symmetric under reversing time, so the same function serves
-    both integration directions.
+    order of integration, so the ends of ``first`` and the beginning of
+    ``second`` are the two points where the trees touch. The checks are
+    symmetric under reversing time, so the same function serves both
+    integration directions. The velocities are :math:`M^{-1} p` of the
+    momenta at the same points, so that no metric is needed here.
 
     1. the generalised criterion on the merged trajectory
        (Betancourt 2017, appendix A.4.2);
@@ -135,30 +199,18 @@ def is_turning_after_merge(
        Criterion"), which catch U-turns hidden by merging two sub-trees
        that are each monotone.
 
-    Parameters
-    ----------
-    inverse_mass_matrix : ndarray of shape (dim,)
-    first_momentum_begin, first_momentum_end, first_momentum_sum : ndarray
-        Momenta at the ends of the first tree and their sum over the tree.
-    second_momentum_begin, second_momentum_end, second_momentum_sum : ndarray
-        The same for the second tree.
-
     Returns
     -------
     bool
         True when any check detects a U-turn.
     """
-    velocity_first_begin = velocity(first_momentum_begin, inverse_mass_matrix)
-    velocity_first_end = velocity(first_momentum_end, inverse_mass_matrix)
-    velocity_second_begin = velocity(second_momentum_begin, inverse_mass_matrix)
-    velocity_second_end = velocity(second_momentum_end, inverse_mass_matrix)
     merged_sum = first_momentum_sum + second_momentum_sum
-    if is_turning(velocity_first_begin, velocity_second_end, merged_sum):
+    if is_turning(first_velocity_begin, second_velocity_end, merged_sum):
         return True
     # Stan 2.21 extra check: first tree plus the first point of the second.
     extended_first = first_momentum_sum + second_momentum_begin
-    if is_turning(velocity_first_begin, velocity_second_begin, extended_first):
+    if is_turning(first_velocity_begin, second_velocity_begin, extended_first):
         return True
     # Stan 2.21 extra check: last point of the first tree plus the second.
     extended_second = second_momentum_sum + first_momentum_end
-    return is_turning(velocity_first_end, velocity_second_end, extended_second)
+    return is_turning(first_velocity_end, second_velocity_end, extended_second)

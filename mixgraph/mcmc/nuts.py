@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from mixgraph.mcmc.integrators import PhasePoint, leapfrog
-from mixgraph.mcmc.metrics import draw_momentum, is_turning_after_merge, kinetic_energy
+from mixgraph.mcmc.metrics import draw_momentum, is_turning_after_merge, kinetic_energy, velocity
 
 __all__ = ["NUTSInfo", "NUTSState", "SubtreeResult", "build_subtree", "nuts_transition"]
 
@@ -45,6 +45,7 @@ class NUTSInfo(NamedTuple):
 
     lp: float
     acceptance_rate: float
+    acceptance_rate_symmetric: float
     tree_depth: int
     n_steps: int
     diverging: bool
@@ -57,8 +58,8 @@ class NUTSInfo(NamedTuple):
 class SubtreeResult(NamedTuple):
     """A freshly built sub-tree, summarised for merging into the trajectory.
 
-    ``momentum_begin`` is the momentum of the first point integrated and
-    ``momentum_end`` of the last one (``edge``).
+    ``momentum_begin`` and ``velocity_begin`` belong to the first point
+    integrated, ``momentum_end`` and ``velocity_end`` to the last one (``edge``).
     """
 
     edge: PhasePoint
@@ -67,20 +68,23 @@ class SubtreeResult(NamedTuple):
     log_sum_weight: float
     momentum_sum: np.ndarray
     momentum_begin: np.ndarray
+    velocity_begin: np.ndarray
     momentum_end: np.ndarray
+    velocity_end: np.ndarray
     is_turning: bool
     diverging: bool
     sum_acceptance: float
+    sum_acceptance_symmetric: float
     n_steps: int
     max_energy_error: float
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _energy(point, inverse_mass_matrix):
+def _energy(point):
     """Hamiltonian :math:`H = -\\log\\pi(q) + K(p)`; ``inf`` where logp is not finite."""
     if not np.isfinite(point.logp):
         return np.inf  # Stan maps a NaN energy to +inf: a divergence.
-    return -point.logp + kinetic_energy(point.momentum, inverse_mass_matrix)
+    return -point.logp + kinetic_energy(point.momentum, point.velocity)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -92,34 +96,54 @@ def _larger_error(current, candidate):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _merge_into_stack(stack_sums, stack_begins, stack_ends, inverse_mass_matrix, leaf_index,
-                      momentum_sum, momentum_begin, momentum_end):
+def _symmetric_acceptance(energy_error):
+    """nutpie's symmetric acceptance statistic :math:`2 \\min(1, e^{-\\Delta}) / (1 + e^{-\\Delta})`.
+
+    Equal to :math:`2 e^{-|\\Delta|} / (1 + e^{-|\\Delta|})`: it penalises an
+    energy error of either sign, where the Metropolis statistic
+    :math:`\\min(1, e^{-\\Delta})` counts every drop in energy as a success
+    (nuts-rs, ``AcceptanceRateCollector``, used in its late warm-up).
+    """
+    magnitude = np.exp(-abs(energy_error))
+    return 2.0 * magnitude / (1.0 + magnitude)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _merge_into_stack(stacks, leaf_index, leaf):
     """Merge the sub-trees completed by leaf ``leaf_index``; push the result.
 
-    Returns ``(is_turning, momentum_sum, momentum_begin)`` of the largest
-    completed sub-tree ending at this leaf (its end is the leaf itself).
+    ``stacks`` holds, per depth, the pending left sub-tree's momentum sum,
+    first momentum, first velocity, last momentum and last velocity.
+    Returns ``(is_turning, momentum_sum, momentum_begin, velocity_begin)`` of
+    the largest completed sub-tree ending at this leaf (its end is the leaf).
     """
+    sums, begin_momenta, begin_velocities, end_momenta, end_velocities = stacks
+    momentum_sum = leaf.momentum
+    momentum_begin, velocity_begin = leaf.momentum, leaf.velocity
     level = 0
     while (leaf_index >> level) & 1:
         # The stack holds the left sibling (integrated earlier) at this depth.
         if is_turning_after_merge(
-            inverse_mass_matrix, stack_begins[level], stack_ends[level], stack_sums[level],
-            momentum_begin, momentum_end, momentum_sum,
+            begin_velocities[level], end_momenta[level], end_velocities[level], sums[level],
+            momentum_begin, velocity_begin, leaf.velocity, momentum_sum,
         ):
-            return True, momentum_sum, momentum_begin
-        momentum_sum = stack_sums[level] + momentum_sum
-        momentum_begin = stack_begins[level].copy()
+            return True, momentum_sum, momentum_begin, velocity_begin
+        momentum_sum = sums[level] + momentum_sum
+        momentum_begin = begin_momenta[level].copy()
+        velocity_begin = begin_velocities[level].copy()
         level += 1
-    if level < stack_sums.shape[0]:
-        stack_sums[level] = momentum_sum
-        stack_begins[level] = momentum_begin
-        stack_ends[level] = momentum_end
-    return False, momentum_sum, momentum_begin
+    if level < sums.shape[0]:
+        sums[level] = momentum_sum
+        begin_momenta[level] = momentum_begin
+        begin_velocities[level] = velocity_begin
+        end_momenta[level] = leaf.momentum
+        end_velocities[level] = leaf.velocity
+    return False, momentum_sum, momentum_begin, velocity_begin
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def build_subtree(logp_fn, float_data, int_data, rng, edge, depth, step_size,
-                  inverse_mass_matrix, initial_energy, max_energy_error):
+def build_subtree(logp_fn, float_data, int_data, rng, edge, depth, step_size, metric,
+                  initial_energy, max_energy_error):
     """Build a sub-tree of ``2**depth`` leapfrog steps starting next to ``edge``.
 
     Parameters
@@ -132,7 +156,7 @@ def build_subtree(logp_fn, float_data, int_data, rng, edge, depth, step_size,
     depth : int
     step_size : float
         Signed: negative to extend the trajectory backwards in time.
-    inverse_mass_matrix : ndarray of shape (dim,)
+    metric : mixgraph.mcmc.metrics.Metric
     initial_energy : float
         Hamiltonian at the start of the transition.
     max_energy_error : float
@@ -145,29 +169,30 @@ def build_subtree(logp_fn, float_data, int_data, rng, edge, depth, step_size,
         discarded and the trajectory stops growing.
     """
     dim = edge.position.shape[0]
-    stack_sums = np.empty((max(depth, 1), dim))
-    stack_begins = np.empty((max(depth, 1), dim))
-    stack_ends = np.empty((max(depth, 1), dim))
+    rows = max(depth, 1)
+    stacks = (np.empty((rows, dim)), np.empty((rows, dim)), np.empty((rows, dim)),
+              np.empty((rows, dim)), np.empty((rows, dim)))
     proposal = edge
     proposal_energy = np.inf
     log_sum_weight = -np.inf
-    momentum_sum = edge.momentum
-    momentum_begin = edge.momentum
-    sum_acceptance = 0.0
-    largest_error = 0.0
+    momentum_sum, momentum_begin, velocity_begin = edge.momentum, edge.momentum, edge.velocity
+    sum_acceptance, sum_symmetric, largest_error = 0.0, 0.0, 0.0
     n_leaves = 1 << depth
     for leaf_index in range(n_leaves):
-        edge = leapfrog(logp_fn, float_data, int_data, edge, step_size, inverse_mass_matrix)
-        energy = _energy(edge, inverse_mass_matrix)
+        edge = leapfrog(logp_fn, float_data, int_data, edge, step_size, metric)
+        energy = _energy(edge)
         energy_error = energy - initial_energy
         largest_error = _larger_error(largest_error, energy_error)
         # Metropolis acceptance of the leaf, averaged for dual averaging
         # (Hoffman & Gelman 2014, section 3.2.1; Stan's sum_metro_prob).
-        sum_acceptance += 1.0 if energy_error <= 0.0 else np.exp(-energy_error)
-        if not energy_error <= max_energy_error:  # also catches NaN
+        if energy_error <= max_energy_error:
+            sum_acceptance += 1.0 if energy_error <= 0.0 else np.exp(-energy_error)
+            sum_symmetric += _symmetric_acceptance(energy_error)
+        else:  # a divergence (or NaN) accepts nothing
             return SubtreeResult(edge, proposal, proposal_energy, log_sum_weight, momentum_sum,
-                                 momentum_begin, edge.momentum, False, True, sum_acceptance,
-                                 leaf_index + 1, largest_error)
+                                 momentum_begin, velocity_begin, edge.momentum, edge.velocity,
+                                 False, True, sum_acceptance, sum_symmetric, leaf_index + 1,
+                                 largest_error)
         # Uniform progressive sampling inside the sub-tree: keep the new leaf
         # with probability w / sum(w) (Betancourt 2017, appendix A.3.1).
         log_weight = -energy_error
@@ -176,26 +201,26 @@ def build_subtree(logp_fn, float_data, int_data, rng, edge, depth, step_size,
             proposal = edge
             proposal_energy = energy
         # A leaf is a sub-tree of depth 0: its momentum is its begin, end and sum.
-        turning, momentum_sum, momentum_begin = _merge_into_stack(
-            stack_sums, stack_begins, stack_ends, inverse_mass_matrix, leaf_index,
-            edge.momentum, edge.momentum, edge.momentum,
-        )
+        turning, momentum_sum, momentum_begin, velocity_begin = _merge_into_stack(
+            stacks, leaf_index, edge)
         if turning:
             return SubtreeResult(edge, proposal, proposal_energy, log_sum_weight, momentum_sum,
-                                 momentum_begin, edge.momentum, True, False, sum_acceptance,
-                                 leaf_index + 1, largest_error)
+                                 momentum_begin, velocity_begin, edge.momentum, edge.velocity,
+                                 True, False, sum_acceptance, sum_symmetric, leaf_index + 1,
+                                 largest_error)
     return SubtreeResult(edge, proposal, proposal_energy, log_sum_weight, momentum_sum,
-                         momentum_begin, edge.momentum, False, False, sum_acceptance,
-                         n_leaves, largest_error)
+                         momentum_begin, velocity_begin, edge.momentum, edge.velocity, False,
+                         False, sum_acceptance, sum_symmetric, n_leaves, largest_error)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _info(proposal, proposal_energy, initial_energy, sum_acceptance, n_steps, depth,
-          diverging, largest_error, max_tree_depth):
+def _info(proposal, proposal_energy, initial_energy, sum_acceptance, sum_symmetric, n_steps,
+          depth, diverging, largest_error, max_tree_depth):
     """Collect the statistics of a finished transition."""
     return NUTSInfo(
         proposal.logp,
         sum_acceptance / max(n_steps, 1),
+        sum_symmetric / max(n_steps, 1),
         depth,
         n_steps,
         diverging,
@@ -207,8 +232,8 @@ def _info(proposal, proposal_energy, initial_energy, sum_acceptance, n_steps, de
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def nuts_transition(logp_fn, float_data, int_data, rng, state, step_size,
-                    inverse_mass_matrix, max_tree_depth, max_energy_error):
+def nuts_transition(logp_fn, float_data, int_data, rng, state, step_size, metric,
+                    max_tree_depth, max_energy_error):
     """Make one NUTS transition from ``state``.
 
     Parameters
@@ -219,8 +244,7 @@ def nuts_transition(logp_fn, float_data, int_data, rng, state, step_size,
     rng : numpy.random.Generator
     state : NUTSState
     step_size : float
-    inverse_mass_matrix : ndarray of shape (dim,)
-        Diagonal of :math:`M^{-1}`.
+    metric : mixgraph.mcmc.metrics.Metric
     max_tree_depth : int
         At most ``2**max_tree_depth - 1`` leapfrog steps are taken.
     max_energy_error : float
@@ -233,23 +257,25 @@ def nuts_transition(logp_fn, float_data, int_data, rng, state, step_size,
     NUTSInfo
         Statistics of the transition.
     """
-    momentum = draw_momentum(rng, inverse_mass_matrix)
-    start = PhasePoint(state.position, momentum, state.logp, state.logp_grad)
-    initial_energy = -state.logp + kinetic_energy(momentum, inverse_mass_matrix)
+    momentum = draw_momentum(rng, metric)
+    start = PhasePoint(state.position, momentum, velocity(momentum, metric), state.logp,
+                       state.logp_grad)
+    initial_energy = _energy(start)
     left, right, proposal = start, start, start
     proposal_energy = initial_energy
     momentum_sum = momentum
     log_sum_weight = 0.0  # log of the weight exp(-(H - H0)) of the start point
-    sum_acceptance, largest_error = 0.0, 0.0
+    sum_acceptance, sum_symmetric, largest_error = 0.0, 0.0, 0.0
     n_steps, depth, diverging = 0, 0, False
     while depth < max_tree_depth:
         forward = rng.random() < 0.5  # direction of the doubling (Betancourt 2017, A.2)
         edge = right if forward else left
         signed_step = step_size if forward else -step_size
         subtree = build_subtree(logp_fn, float_data, int_data, rng, edge, depth, signed_step,
-                                inverse_mass_matrix, initial_energy, max_energy_error)
+                                metric, initial_energy, max_energy_error)
         n_steps += subtree.n_steps
         sum_acceptance += subtree.sum_acceptance
+        sum_symmetric += subtree.sum_acceptance_symmetric
         largest_error = _larger_error(largest_error, subtree.max_energy_error)
         if subtree.diverging:
             diverging = True
@@ -264,11 +290,12 @@ def nuts_transition(logp_fn, float_data, int_data, rng, state, step_size,
             proposal_energy = subtree.proposal_energy
         log_sum_weight = np.logaddexp(log_sum_weight, subtree.log_sum_weight)
         # The old tree, ordered as integrated from the new sub-tree's side.
-        old_begin = left.momentum if forward else right.momentum
-        old_end = right.momentum if forward else left.momentum
+        old_begin = left if forward else right
+        old_end = right if forward else left
         turning = is_turning_after_merge(
-            inverse_mass_matrix, old_begin, old_end, momentum_sum,
-            subtree.momentum_begin, subtree.momentum_end, subtree.momentum_sum,
+            old_begin.velocity, old_end.momentum, old_end.velocity, momentum_sum,
+            subtree.momentum_begin, subtree.velocity_begin, subtree.velocity_end,
+            subtree.momentum_sum,
         )
         momentum_sum = momentum_sum + subtree.momentum_sum
         if forward:
@@ -278,6 +305,6 @@ def nuts_transition(logp_fn, float_data, int_data, rng, state, step_size,
         if turning:
             break
     new_state = NUTSState(proposal.position, proposal.logp, proposal.logp_grad)
-    info = _info(proposal, proposal_energy, initial_energy, sum_acceptance, n_steps, depth,
-                 diverging, largest_error, max_tree_depth)
+    info = _info(proposal, proposal_energy, initial_energy, sum_acceptance, sum_symmetric,
+                 n_steps, depth, diverging, largest_error, max_tree_depth)
     return new_state, info

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["TuningSchedule", "nutpie_schedule", "stan_schedule"]
+__all__ = ["TuningSchedule", "nutpie_schedule", "stan_schedule", "window_capacity"]
 
 
 class TuningSchedule(NamedTuple):
@@ -18,14 +18,24 @@ class TuningSchedule(NamedTuple):
     Attributes
     ----------
     collect : ndarray of bool, shape (tune,)
-        The draw of this iteration is added to the running moments.
+        The draw of this iteration is added to the estimation windows.
     update : ndarray of bool, shape (tune,)
-        After this iteration the inverse mass matrix is re-estimated, the
-        estimation windows are switched, and dual averaging restarts.
+        After this iteration the estimation windows are switched. Stan's
+        adaptation first re-estimates the metric from the window that ends
+        and restarts dual averaging; nutpie's makes the background window
+        the foreground and starts a new background.
+    refresh : ndarray of bool, shape (tune,)
+        After this iteration (and after any switch) the metric is
+        re-estimated from the foreground window (nutpie's adaptation only).
+    late : ndarray of bool, shape (tune,)
+        Dual averaging uses the symmetric acceptance statistic (nutpie's
+        adaptation, from the last window of the metric phase on).
     """
 
     collect: np.ndarray
     update: np.ndarray
+    refresh: np.ndarray
+    late: np.ndarray
 
 
 def nutpie_schedule(
@@ -34,18 +44,23 @@ def nutpie_schedule(
     step_size_only_fraction: float = 0.15,
     early_window: int = 10,
     late_window: int = 80,
+    refresh_interval: int = 1,
 ) -> TuningSchedule:
     """Schedule of the nutpie-style adaptation.
 
-    Every draw of the first ``1 - step_size_only_fraction`` of warm-up feeds
-    two running estimators, a foreground and a background. When the
-    background holds ``early_window`` draws (during the first
-    ``early_fraction`` of warm-up) or ``late_window`` draws (later), the
-    metric is re-estimated from the foreground, the background becomes the
-    foreground and a new background starts: the estimate is refreshed often
-    while the chain is still moving towards the typical set, and from more
-    draws later on. The last estimate is made where the metric is frozen; the
-    final ``step_size_only_fraction`` of warm-up adapts only the step size.
+    Every draw of the first ``1 - step_size_only_fraction`` of warm-up (the
+    metric phase) feeds two estimation windows, a foreground and a
+    background. When the background holds ``early_window`` draws (during
+    the first ``early_fraction`` of warm-up) or ``late_window`` draws
+    (later), the background becomes the foreground and a new background
+    starts, unless a full window no longer fits before the metric phase
+    ends. The metric is re-estimated from the foreground every
+    ``refresh_interval`` iterations and at every switch, so it follows the
+    chain as it moves towards the typical set; it is frozen for the final
+    ``step_size_only_fraction`` of warm-up, which adapts only the step size
+    (nuts-rs ``adapt_strategy.rs``: ``early_window`` 0.3,
+    ``step_size_window`` 0.15, switch frequencies 10 and 80, metric
+    updated every draw).
 
     Parameters
     ----------
@@ -53,26 +68,56 @@ def nutpie_schedule(
         Number of warm-up iterations.
     early_fraction, step_size_only_fraction : float
     early_window, late_window : int
+    refresh_interval : int
+        1 for the diagonal metric; dense and low-rank estimates cost more
+        and are refreshed less often.
 
     Returns
     -------
     TuningSchedule
     """
-    collect = np.zeros(tune, dtype=np.bool_)
-    update = np.zeros(tune, dtype=np.bool_)
-    metric_end = tune - int(np.ceil(step_size_only_fraction * tune))
+    collect, update, refresh, late = (np.zeros(tune, dtype=np.bool_) for _ in range(4))
+    metric_end = tune - int(step_size_only_fraction * tune)
     early_end = int(early_fraction * tune)
     in_background = 0
     for iteration in range(metric_end):
         collect[iteration] = True
         in_background += 1
         window = early_window if iteration < early_end else late_window
-        if in_background >= window:
+        # nuts-rs: no switch once a full window no longer fits before the end.
+        late[iteration] = window + iteration > metric_end
+        if in_background >= window and not late[iteration]:
             update[iteration] = True
             in_background = 0
-    if metric_end > 0 and in_background > 0:
-        update[metric_end - 1] = True  # last refresh just before the metric freezes
-    return TuningSchedule(collect, update)
+        refresh[iteration] = (update[iteration] or iteration % refresh_interval == 0
+                              or iteration == metric_end - 1)
+    late[metric_end:] = True
+    return TuningSchedule(collect, update, refresh, late)
+
+
+def window_capacity(schedule: TuningSchedule, adaptation: str) -> int:
+    """The largest number of draws the foreground window holds under ``schedule``.
+
+    Parameters
+    ----------
+    schedule : TuningSchedule
+    adaptation : {"nutpie", "stan"}
+        nutpie's switch keeps the background; Stan's update forgets the window.
+
+    Returns
+    -------
+    int
+    """
+    foreground = background = largest = 0
+    for collect, update in zip(schedule.collect, schedule.update):
+        if collect:
+            foreground += 1
+            background += 1
+        largest = max(largest, foreground)
+        if update:
+            foreground = background if adaptation == "nutpie" else 0
+            background = 0
+    return largest
 
 
 def _stan_buffers(tune: int, init_buffer: int, term_buffer: int, base_window: int):
@@ -106,10 +151,9 @@ def stan_schedule(
     -------
     TuningSchedule
     """
-    collect = np.zeros(tune, dtype=np.bool_)
-    update = np.zeros(tune, dtype=np.bool_)
+    collect, update, refresh, late = (np.zeros(tune, dtype=np.bool_) for _ in range(4))
     if tune < 20:  # Stan does not adapt the metric on so few iterations
-        return TuningSchedule(collect, update)
+        return TuningSchedule(collect, update, refresh, late)
     init_buffer, term_buffer, window = _stan_buffers(tune, init_buffer, term_buffer, base_window)
     slow_end = tune - term_buffer  # first iteration of the terminal buffer
     collect[init_buffer:slow_end] = True
@@ -124,4 +168,4 @@ def stan_schedule(
         update[window_end - 1] = True
         window_start = window_end
         window *= 2
-    return TuningSchedule(collect, update)
+    return TuningSchedule(collect, update, refresh, late)

@@ -53,4 +53,4 @@ def dense_gaussian_data(mean, covariance):
 
 def sampler_settings(n_tune=0, adaptation="nutpie", max_tree_depth=10):
     return SamplerSettings(n_tune, 0.8, max_tree_depth, 1000.0, ADAPTATION_MODES[adaptation],
-                           0.05, 10.0, 0.75)
+                           0.05, 10.0, 0.75, 0, 0, 1e-5, 100.0)

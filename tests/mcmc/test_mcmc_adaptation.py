@@ -15,7 +15,8 @@ from mixgraph.mcmc.adaptation import (
     stan_inverse_mass_matrix,
 )
 from mixgraph.mcmc.integrators import evaluate_logp
-from mixgraph.mcmc.schedules import nutpie_schedule, stan_schedule
+from mixgraph.mcmc.metrics import diagonal_metric
+from mixgraph.mcmc.schedules import nutpie_schedule, stan_schedule, window_capacity
 
 
 def heuristic_step_size(scale, seed, initial_step_size=1.0):
@@ -24,7 +25,7 @@ def heuristic_step_size(scale, seed, initial_step_size=1.0):
     logp, logp_grad = evaluate_logp(gaussian_diagonal_logp, scales, NO_INTS, position)
     return find_reasonable_step_size(gaussian_diagonal_logp, scales, NO_INTS,
                                      np.random.default_rng(seed), position, logp, logp_grad,
-                                     np.ones(2), initial_step_size)
+                                     diagonal_metric(np.ones(2)), initial_step_size)
 
 
 @pytest.mark.parametrize("scale", [0.01, 1.0, 100.0])
@@ -153,13 +154,48 @@ def test_stan_schedule_windows(tune, ends, n_collected):
 @pytest.mark.parametrize("tune", [0, 1, 30, 200, 1000, 5000])
 def test_nutpie_schedule(tune):
     schedule = nutpie_schedule(tune)
-    metric_end = tune - int(np.ceil(0.15 * tune))
+    metric_end = tune - int(0.15 * tune)
     assert schedule.collect.sum() == metric_end
     assert not schedule.update[metric_end:].any()
-    ends = window_ends(schedule)
-    if metric_end > 0:
-        assert ends[-1] == metric_end
-    gaps = np.diff([0] + ends[:-1])
-    early = [gap for end, gap in zip(ends, gaps) if end <= 0.3 * tune]
+    # The diagonal metric is refreshed after every draw of the metric phase.
+    assert schedule.refresh.sum() == metric_end
+    gaps = np.diff([0] + window_ends(schedule))
+    early = [gap for end, gap in zip(window_ends(schedule), gaps) if end <= 0.3 * tune]
     assert all(gap == 10 for gap in early)
     assert all(gap in (10, 80) for gap in gaps)
+    # No switch once a full window no longer fits before the metric freezes;
+    # from there on dual averaging uses the symmetric statistic.
+    for end in window_ends(schedule):
+        window = 10 if end - 1 < int(0.3 * tune) else 80
+        assert end - 1 + window <= metric_end
+    assert schedule.late[metric_end:].all()
+    if tune >= 200:
+        # late from the first iteration where a late window no longer fits
+        assert not schedule.late[0]
+        assert schedule.late.sum() == tune - (metric_end - 80 + 1)
+
+
+def test_nutpie_schedule_refreshes_costly_metrics_every_interval():
+    schedule = nutpie_schedule(1000, refresh_interval=10)
+    refreshed = set(np.flatnonzero(schedule.refresh))
+    assert set(range(0, 850, 10)) <= refreshed
+    assert set(np.flatnonzero(schedule.update)) <= refreshed
+    assert 849 in refreshed and max(refreshed) == 849
+
+
+@pytest.mark.parametrize("tune, adaptation, expected", [
+    (1000, "stan", 500),  # the last slow window, 450..950
+    (1000, "nutpie", None),
+    (0, "nutpie", 0),
+])
+def test_window_capacity_is_the_longest_foreground(tune, adaptation, expected):
+    schedule = stan_schedule(tune) if adaptation == "stan" else nutpie_schedule(tune)
+    capacity = window_capacity(schedule, adaptation)
+    if expected is not None:
+        assert capacity == expected
+        return
+    # nutpie: the last foreground is the previous background plus every later draw.
+    last_switch = window_ends(schedule)[-1]
+    previous = window_ends(schedule)[-2]
+    assert capacity == 850 - previous
+    assert capacity > 850 - last_switch
