@@ -57,6 +57,7 @@ from mixgraph.forward import draw, sample_prior_predictive
 from mixgraph.optimize import find_MAP
 from mixgraph.predictive import compute_log_likelihood, sample_posterior_predictive
 from mixgraph.sampling import ConvergenceWarning, SamplingError, check_convergence, sample
+from mixgraph.sampling_smc import sample_smc
 from mixgraph.moments import mean, variance
 from mixgraph.membership import component_assignments, component_probabilities
 from mixgraph.chain_modes import stack_chains
@@ -117,7 +118,8 @@ __all__ = [
     "sample_prior_predictive",
     "find_MAP",
     "compute_log_likelihood",
-    "sample_posterior_predictive",
+    "sample",
+    "sample_smc",
     "sample",
     "ConvergenceWarning",
     "SamplingError",

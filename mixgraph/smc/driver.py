@@ -45,6 +45,8 @@ class SMCRunsResult(NamedTuple):
     Attributes
     ----------
     particles : ndarray of shape (chains, draws, dim)
+    prior_logps, likelihood_logps : ndarray of shape (chains, draws)
+        The final particles' prior and likelihood log-densities.
     log_marginal_likelihood : ndarray of shape (chains,)
     stages : list of dict of str to ndarray
         Per run: ``beta``, ``acceptance_rate``, ``n_steps``, ``log_increment``, ``ess``,
@@ -55,6 +57,8 @@ class SMCRunsResult(NamedTuple):
     """
 
     particles: np.ndarray
+    prior_logps: np.ndarray
+    likelihood_logps: np.ndarray
     log_marginal_likelihood: np.ndarray
     stages: list
     completed: np.ndarray
@@ -156,6 +160,8 @@ def run_smc_chains(
     completed = np.array([state.beta >= 1.0 for state in final])
     return SMCRunsResult(
         np.stack([state.particles for state in final]),
+        np.stack([state.prior_logps for state in final]),
+        np.stack([state.likelihood_logps for state in final]),
         np.array([state.log_marginal_likelihood for state in final]),
         [_stage_arrays(record) for record in records], completed, bool(stopped and not completed.all()),
     )
