@@ -15,8 +15,8 @@
    decorrelated from their start: while more than 90% of the coordinates'
    unsigned correlations with the start still fall by over
    ``correlation_threshold`` (PyMC's IMH rule), at least as many steps as give
-   each particle probability ``move_probability`` of moving at the last stage's
-   acceptance rate (PyMC 3's ``p_acc_rate`` rule), at most ``max_steps``.
+   each particle probability ``move_probability`` of moving at the stage's
+   acceptance rate so far (PyMC 3's ``p_acc_rate`` rule), at most ``max_steps``.
 
 The entry points are compiled eagerly with the first-class function type of
 :mod:`mixgraph.mcmc.kernel`, so that a new model does not recompile them, and
@@ -116,7 +116,6 @@ def _mutate(prior_fn, prior_float, prior_int, likelihood_fn, likelihood_float, l
     count = particles.shape[0]
     reference = particles.copy()
     previous = np.full(particles.shape[1], 2.0)
-    minimum = min(_minimum_steps(state.acceptance_rate, settings.move_probability), settings.max_steps)
     proposal_logps = current_proposal_logps(proposal, particles)
     step_size = state.step_size
     accepted, steps = 0, 0
@@ -137,6 +136,8 @@ def _mutate(prior_fn, prior_float, prior_int, likelihood_fn, likelihood_float, l
         correlations = unsigned_correlations(reference, particles)
         decorrelating = np.mean((previous - correlations) > settings.correlation_threshold) > 0.9
         previous = correlations
+        # The acceptance rate of this stage so far sets the least number of steps.
+        minimum = _minimum_steps(accepted / (steps * count), settings.move_probability)
         if steps >= minimum and not decorrelating:
             break
     return accepted, steps, step_size
