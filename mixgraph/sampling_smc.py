@@ -57,9 +57,17 @@ def _checked_arguments(draws, chains, cores, kernel, threshold, correlation_thre
         validation.check_count("draws", draws, 2),
         validation.check_count("chains", chains, 1),
         None if cores is None else validation.check_count("cores", cores, 1),
-        validation.check_open_unit_interval("threshold", threshold),
-        validation.check_open_unit_interval("correlation_threshold", correlation_threshold),
+        _check_fraction("threshold", threshold, "0.5 (the default) to 0.9 (more, smaller stages)"),
+        _check_fraction("correlation_threshold", correlation_threshold, "0.01 (the default)"),
     )
+
+
+def _check_fraction(name: str, value: Any, typical: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"sample_smc({name}=...) must be a number strictly between 0 and 1, got {value!r}")
+    if not 0.0 < float(value) < 1.0:
+        raise ValueError(f"sample_smc({name}={value}): it must be strictly between 0 and 1; typical: {typical}")
+    return float(value)
 
 
 def sample_smc(

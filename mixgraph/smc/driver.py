@@ -71,7 +71,7 @@ def _run_one(functions, rng, state, settings, record, progress_cells, chain, sto
         if len(record) >= MAX_STAGES:
             raise RuntimeError(
                 f"SMC run {chain} has not reached beta = 1 after {MAX_STAGES} stages (beta = "
-                f"{state.beta:.3g}): raise threshold, or give the model more informative priors")
+                f"{state.beta:.3g}): lower threshold (bigger stages), or give the model more informative priors")
         state, info = smc_stage(*functions, rng, state, settings)
         record.append(info)
         progress_cells[chain] = int(PROGRESS_UNITS * state.beta)
