@@ -183,3 +183,19 @@ def test_improper_prior_is_refused():
         mg.Normal("y", mu, 1.0, observed=np.zeros(3))
     with pytest.raises(ValueError, match="prior"):
         mg.sample_smc(model=model, draws=50, chains=1, progressbar=False)
+
+
+def test_a_prior_merged_with_a_latent_is_refused():
+    # x's prior and y's likelihood both depend on the summed-out z: one marginal term holds both.
+    with mg.Model() as model:
+        z = mg.Bernoulli("z", 0.5)
+        x = mg.Normal("x", 3.0 * z, 1.0)
+        mg.Normal("y", x + z, 1.0, observed=np.zeros(3))
+    with pytest.raises(ValueError, match=r"prior of \['x'\] is not a term of its own"):
+        mg.sample_smc(model=model, draws=50, chains=1, progressbar=False)
+
+
+def test_unknown_terms_are_refused(normal_model):
+    layout = flat_layout(initial_point(normal_model), [value.name for value in normal_model.value_vars])
+    with pytest.raises(ValueError, match="terms must be one of"):
+        compile_numba_logp(normal_model, layout, terms="posterior")
