@@ -39,7 +39,7 @@ from pytensor.tensor.variable import TensorConstant
 
 from mixgraph import numba_special  # noqa: F401  (registers cacheable special functions)
 from mixgraph.data_hoisting import HoistedData, hoist_data_only
-from mixgraph.logprob import check_no_random_variables, model_logp
+from mixgraph.logprob import check_no_random_variables, model_logp, model_logp_terms
 
 __all__ = [
     "FlatLayout",
@@ -52,6 +52,8 @@ __all__ = [
     "compile_numba_logp",
     "cache_directory",
     "structure_key",
+    "TERMS",
+    "selected_logp",
 ]
 
 
@@ -159,8 +161,37 @@ class LogpGraph(NamedTuple):
     hoisted: HoistedData  # data-only subexpressions, refreshed before the data are packed
 
 
-def logp_dlogp_graph(model: Any, layout: FlatLayout, *, jacobian: bool = True) -> LogpGraph:
-    """Joint log-density and gradient of ``model`` as functions of one flat vector."""
+TERMS = ("joint", "prior", "likelihood")
+"""What a compiled log-density sums: every term, the free variables' (with their
+log-Jacobians), or the rest (observed variables, potentials, and the terms of a
+marginal model that summed discrete latents out)."""
+
+
+def selected_logp(model: Any, terms: str = "joint", *, jacobian: bool = True) -> TensorVariable:
+    """The sum of the log-density terms selected by ``terms`` (one of :data:`TERMS`).
+
+    The prior and the likelihood add up to the joint: Sequential Monte Carlo
+    tempers the likelihood alone (:mod:`mixgraph.smc`).
+    """
+    if terms not in TERMS:
+        raise ValueError(f"terms must be one of {TERMS}, not {terms!r}")
+    if terms == "joint":
+        return model_logp(model, jacobian=jacobian)
+    all_terms = model_logp_terms(model, jacobian=jacobian)
+    free_names = [rv.name for rv in model.free_RVs]
+    merged = [name for name in free_names if name not in all_terms]
+    if merged:
+        raise ValueError(
+            f"the prior of {merged} is not a term of its own: it was summed together with a discrete "
+            f"latent it depends on (see docs/guide/errors.md); its prior and likelihood cannot be "
+            f"separated. Make the latent depend on these variables instead, or use sample()")
+    chosen = [term for name, term in all_terms.items() if (name in free_names) == (terms == "prior")]
+    return pt.add(*[pt.sum(term) for term in chosen]) if chosen else pt.constant(0.0, dtype="float64")
+
+
+def logp_dlogp_graph(model: Any, layout: FlatLayout, *, jacobian: bool = True, terms: str = "joint") -> LogpGraph:
+    """Log-density (the terms selected by ``terms``, see :data:`TERMS`) and gradient of ``model``
+    as functions of one flat vector."""
     position = pt.vector("position", dtype="float64")
     value_by_name = {value.name: value for value in model.value_vars}
     pieces = {}
@@ -168,13 +199,15 @@ def logp_dlogp_graph(model: Any, layout: FlatLayout, *, jacobian: bool = True) -
         size = int(np.prod(shape, dtype=int))
         value = value_by_name[name]
         pieces[value] = pt.cast(position[offset : offset + size].reshape(shape), value.dtype)
-    logp = model_logp(model, jacobian=jacobian)
+    logp = selected_logp(model, terms, jacobian=jacobian)
     logp = graph_replace(logp, pieces, strict=False)
     # Simplify before differentiating, so that the gradient is taken of the
     # simplified expression (e.g. one exp shared by a log-sum-exp and its
     # gradient instead of a second Softmax pass).
     logp = stabilize_graph(logp)
-    grad = pytensor.grad(logp, position) if layout.size else pt.zeros(0)
+    # A prior or a likelihood may not depend on every coordinate (or on any).
+    disconnected = "raise" if terms == "joint" else "ignore"
+    grad = pytensor.grad(logp, position, disconnected_inputs=disconnected) if layout.size else pt.zeros(0)
     logp, grad = _constant_arrays_as_data([logp, grad])
     (logp, grad), hoisted = hoist_data_only([logp, grad])
     replacements, float_pairs, int_pairs = _data_inputs([logp, grad])
@@ -246,17 +279,22 @@ def structure_key(model: Any, layout: FlatLayout, jacobian: bool) -> tuple:
     return (layout, jacobian, variables, lengths, shapes)
 
 
-def compile_numba_logp(model: Any, layout: FlatLayout, *, jacobian: bool = True) -> CompiledLogp:
+def compile_numba_logp(model: Any, layout: FlatLayout, *, jacobian: bool = True,
+                       terms: str = "joint") -> CompiledLogp:
     """Compile the flat log-density and its gradient through PyTensor's Numba backend.
+
+    ``terms`` selects the joint density (default), the prior or the
+    likelihood (:data:`TERMS`); each is compiled and cached on its own.
 
     The result is kept on the model: a second call with the same layout and
     data shapes (e.g. after ``set_data`` with same-length data) only repacks
     the data, so repeated ``sample()`` calls start at once.
     """
     cache = model.__dict__.setdefault("_compiled_logp_cache", {})
-    key = structure_key(model, layout, jacobian)
+    key = structure_key(model, layout, jacobian) if terms == "joint" else (
+        structure_key(model, layout, jacobian), terms)
     if key not in cache:
-        cache[key] = _compile(model, layout, jacobian)
+        cache[key] = _compile(model, layout, jacobian, terms)
     graph, function, adapter = cache[key]
     graph.hoisted.refresh()
     return CompiledLogp(
@@ -265,8 +303,8 @@ def compile_numba_logp(model: Any, layout: FlatLayout, *, jacobian: bool = True)
     )
 
 
-def _compile(model: Any, layout: FlatLayout, jacobian: bool) -> tuple:
-    graph = logp_dlogp_graph(model, layout, jacobian=jacobian)
+def _compile(model: Any, layout: FlatLayout, jacobian: bool, terms: str = "joint") -> tuple:
+    graph = logp_dlogp_graph(model, layout, jacobian=jacobian, terms=terms)
     placeholders = [placeholder for _, placeholder in graph.float_data + graph.int_data]
     function = pytensor.function(
         [graph.position, *placeholders], [graph.logp, graph.grad], mode="NUMBA",

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["model_coords", "model_dims", "observed_data", "constant_data", "to_inference_data"]
+__all__ = ["model_coords", "model_dims", "observed_data", "constant_data", "to_inference_data", "add_run_statistics"]
 
 
 def model_coords(model: Any) -> dict[str, np.ndarray]:
@@ -68,3 +68,26 @@ def to_inference_data(model: Any, *, attrs: dict | None = None, **groups: dict |
     group_attrs = {f"{group}_attrs": dict(attrs) for group in ("posterior", "sample_stats") if group in present and attrs}
     save_warmup = any(group.startswith("warmup_") for group in present)
     return arviz.from_dict(**present, coords=coords, dims=dims, save_warmup=save_warmup, **group_attrs)
+
+
+def add_run_statistics(idata: Any, group: str, variables: dict[str, tuple[tuple[str, ...], np.ndarray]]) -> Any:
+    """Add variables whose dims are not ``(chain, draw, ...)`` to ``group`` of ``idata``.
+
+    For statistics of whole runs, e.g. an SMC run's log marginal likelihood
+    (dims ``("chain",)``) or its tempering schedule (``("chain", "stage")``).
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+    group : str
+        An existing group, e.g. ``"sample_stats"``.
+    variables : dict
+        Name -> ``(dims, array)``; ``"chain"`` takes the group's chain coordinate.
+    """
+    import xarray
+
+    dataset = getattr(idata, group)
+    for name, (dims, values) in variables.items():
+        coords = {dim: dataset.coords[dim].values for dim in dims if dim in dataset.coords}
+        dataset[name] = xarray.DataArray(np.asarray(values), dims=dims, coords=coords)
+    return idata
