@@ -170,3 +170,141 @@ def test_fused_gradient_matches_finite_differences(case, compiled):
             lower = _evaluate(function, names, shifted, case.values)[0]
             # weights are not renormalised, so the derivative is the unconstrained one, as in the generic graph
             np.testing.assert_allclose(np.reshape(gradient, -1)[index], (upper - lower) / (2 * step), rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- where the rewrite applies
+def _fused_nodes(rv, value, wrt):
+    logp = stabilize_graph(mg.logp(rv, value).sum())
+    function = pytensor.function(wrt + [value], [logp, *pytensor.grad(logp, wrt)], mode=PY_MODE,
+                                 on_unused_input="ignore")
+    return [node for node in function.maker.fgraph.apply_nodes if isinstance(node.op, FusedMixtureLogp)]
+
+
+def test_logp_and_gradient_share_one_reduced_pass():
+    w, mu, sigma = pt.dvector("w", shape=(2,)), pt.dvector("mu", shape=(2,)), pt.dvector("sigma", shape=(2,))
+    value = pt.dvector("value", shape=(None,))
+    nodes = _fused_nodes(mg.NormalMixture.dist(w=w, mu=mu, sigma=sigma), value, [w, mu, sigma])
+    assert len(nodes) == 1 and nodes[0].op.reduce
+    assert nodes[0].op.wanted == (1, 2, 3, 4, 5)  # weights and four parameters; not the observed value
+
+
+def _unsupported_cases():
+    w, mu, sigma = pt.dvector("w", shape=(2,)), pt.dvector("mu", shape=(2,)), pt.dscalar("sigma")
+    value = pt.dvector("value", shape=(None,))
+    wide = pt.dmatrix("wide", shape=(3, None))
+    w_any, mu_any = pt.dvector("w_any"), pt.dvector("mu_any")
+    return {
+        "a StudentT component": (mg.Mixture.dist(w=w, comp_dists=[mg.StudentT.dist(nu=3.0, mu=0.0, sigma=sigma),
+                                                                   mg.Normal.dist(0.0, sigma)]), value, [w, sigma]),
+        "a parameter that broadcasts the value up": (
+            mg.Mixture.dist(w=w, comp_dists=[mg.Normal.dist(wide, sigma), mg.Normal.dist(0.0, sigma)]),
+            value, [w, sigma, wide]),
+        "an unknown number of components": (
+            mg.NormalMixture.dist(w=w_any, mu=mu_any, sigma=1.0), value, [w_any, mu_any]),
+        "a multivariate component": (
+            mg.Mixture.dist(w=w, comp_dists=[mg.MvNormal.dist(mu=np.zeros(2), cov=np.eye(2)),
+                                             mg.MvNormal.dist(mu=np.ones(2), cov=np.eye(2))]),
+            pt.dmatrix("points", shape=(None, 2)), [w]),
+    }
+
+
+@pytest.mark.parametrize("name", list(_unsupported_cases()))
+def test_generic_graph_stays_where_the_fused_op_does_not_apply(name):
+    rv, value, wrt = _unsupported_cases()[name]
+    assert _fused_nodes(rv, value, wrt) == []
+
+
+def test_generic_only_builds_the_generic_graph():
+    w, mu = pt.dvector("w", shape=(2,)), pt.dvector("mu", shape=(2,))
+    value = pt.dvector("value", shape=(None,))
+    with generic_only():
+        assert _fused_nodes(mg.NormalMixture.dist(w=w, mu=mu, sigma=1.0), value, [w, mu]) == []
+    assert len(_fused_nodes(mg.NormalMixture.dist(w=w, mu=mu, sigma=1.0), value, [w, mu])) == 1
+
+
+def test_per_observation_log_density_for_pointwise_use():
+    """Without the sum the op returns one log-density per observation, as the generic graph."""
+    w, mu = pt.dvector("w", shape=(2,)), pt.dvector("mu", shape=(2,))
+    value = pt.dmatrix("value", shape=(None, 3))
+    rv = mg.NormalMixture.dist(w=w, mu=mu, sigma=1.0)
+    fused = pytensor.function([w, mu, value], mg.logp(rv, value), mode=PY_MODE)
+    with generic_only():
+        generic = pytensor.function([w, mu, value], mg.logp(rv, value), mode=PY_MODE)
+    points = REAL_VALUES[:6].reshape(2, 3)
+    result = fused([0.2, 0.8], [0.0, 1.0], points)
+    assert result.shape == (2, 3)
+    np.testing.assert_allclose(result, generic([0.2, 0.8], [0.0, 1.0], points), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- the sampler's compiled function
+MODEL_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, warnings
+    import numpy as np
+    import pytensor.tensor as pt
+    import mixgraph as mg
+    from mixgraph.compile import compile_numba_logp, flat_layout
+    from mixgraph.distributions.mixture_fused import FusedMixtureLogp, generic_only
+    from mixgraph.point import initial_point
+
+    def build():
+        rng = np.random.default_rng(3)
+        x = np.linspace(-1.0, 1.0, 300)
+        counts = rng.poisson(np.exp(0.5 + x)) * (rng.uniform(size=300) < 0.7)
+        with mg.Model() as model:
+            w = mg.Dirichlet("w", a=np.ones(2))
+            mu = mg.Normal("mu", 0.0, 5.0, shape=2)
+            sigma = mg.HalfNormal("sigma", 2.0, shape=2)
+            mg.NormalMixture("y", w=w, mu=mu, sigma=sigma, observed=rng.normal(0.0, 2.0, 500))
+            psi = mg.Beta("psi", 2.0, 2.0)
+            beta = mg.Normal("beta", 0.0, 1.0, shape=2)
+            mg.ZeroInflatedPoisson("counts", psi=psi, mu=pt.exp(beta[0] + beta[1] * x), observed=counts)
+        return model
+
+    def evaluate(model):
+        point = initial_point(model, None)
+        layout = flat_layout(point, [value.name for value in model.value_vars])
+        compiled = compile_numba_logp(model, layout)
+        position = np.linspace(-0.5, 0.5, layout.size)
+        gradient = np.zeros(layout.size)
+        logp = compiled.logp_fn(position, gradient, compiled.float_data, compiled.int_data)
+        nodes = [node for node in compiled.python_function.maker.fgraph.apply_nodes if isinstance(node.op, FusedMixtureLogp)]
+        return float(logp), gradient.tolist(), compiled, len(nodes)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        logp, gradient, compiled, fused_nodes = evaluate(build())
+    stats = compiled.logp_fn.stats
+    generic_logp, generic_gradient, generic_nodes = None, None, None
+    if "compare" in sys.argv:
+        with generic_only():
+            generic_logp, generic_gradient, _, generic_nodes = evaluate(build())
+    print(json.dumps({
+        "logp": logp, "gradient": gradient, "generic_logp": generic_logp, "generic_gradient": generic_gradient,
+        "fused_nodes": fused_nodes, "generic_nodes": generic_nodes,
+        "warnings": [str(warning.message) for warning in caught if "cache" in str(warning.message).lower()],
+        "cache_hits": int(sum(stats.cache_hits.values())), "cache_misses": int(sum(stats.cache_misses.values())),
+    }))
+    """
+)
+
+
+def _run_model_script(cache_directory, *arguments: str) -> dict:
+    environment = dict(os.environ, MIXGRAPH_CACHE=str(cache_directory))
+    result = subprocess.run(
+        [sys.executable, "-c", MODEL_SCRIPT, *arguments], capture_output=True, text=True, env=environment, check=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_compiled_model_uses_the_fused_op_matches_generic_and_loads_from_disk(tmp_path):
+    first = _run_model_script(tmp_path, "compare")
+    second = _run_model_script(tmp_path)
+    assert first["fused_nodes"] == 2 and first["generic_nodes"] == 0
+    assert np.isfinite(first["logp"])
+    np.testing.assert_allclose(first["logp"], first["generic_logp"], rtol=1e-10)
+    np.testing.assert_allclose(first["gradient"], first["generic_gradient"], rtol=1e-8, atol=1e-10)
+    assert first["warnings"] == [] and second["warnings"] == []
+    assert second["logp"] == first["logp"]
+    assert second["cache_hits"] == 1 and second["cache_misses"] == 0
