@@ -290,4 +290,10 @@ def fused_mixture_logp(op: MixtureRV, value: TensorVariable, parameters: Sequenc
     if "poisson" in families:
         inputs.append(pt.gammaln(pt.maximum(x, 0.0) + 1.0))
     fused = FusedMixtureLogp(families, tuple(kind == "shared" for kind in kinds))(*inputs)
-    return fused.reshape(value.shape)
+    result = fused.reshape(value.shape)
+    # The conditions the kernel checks, kept as check_parameters keeps them, so that
+    # a mixture or hurdle containing this one is -inf for invalid parameters too.
+    logps = [LOGP.get(FAMILY_OPS[family])(value, *group) for family, group in components]
+    conditions = valid_weights(weights) + [c for logp in logps for c in parameter_conditions(logp, value)]
+    result.tag.parameter_condition = pt.all([pt.all(condition) for condition in conditions])
+    return result
