@@ -24,6 +24,7 @@ from mixgraph.distributions import mixture_rules  # noqa: F401  (registers trans
 from mixgraph.distributions.base import Distribution, as_parameter
 from mixgraph.distributions.mixture_op import WEIGHT_SUM_TOLERANCE, MixtureRV
 from mixgraph.distributions import mixture_numba  # noqa: F401  (registers nopython draws)
+from mixgraph.distributions import mixture_fused_rewrites  # noqa: F401  (fused log-density)
 from mixgraph.registry import LOGP
 from mixgraph.shapes import ShapeLike, as_shape_tuple, static_value
 

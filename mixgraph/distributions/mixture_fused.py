@@ -1,0 +1,299 @@
+"""A fused log-density for mixtures of element-wise components over many observations.
+
+The generic mixture log-density (``mixture_op.mixture_logp``) is a graph of
+element-wise operations over an ``N x K`` array: component log-densities, the
+log-weights, a maximum, an exponential, a sum, a logarithm, and as many
+passes again for the gradient. PyTensor fuses the element-wise steps between
+the reductions into ``Composite`` loops but keeps every reduction (the
+maximum and the sum over components) as a pass of its own, so that
+logp + gradient of a 2-component normal mixture makes about a dozen passes
+over ``N``-sized temporaries (``benchmarks/README.md``).
+
+Here a mixture of univariate components from a known family (normal,
+Poisson, point mass; so also the zero-inflated Poisson) becomes one op,
+:class:`FusedMixtureLogp`, whose Numba kernel makes one pass over the
+observations (see :mod:`mixture_fused_source`). The choice is made when the
+log-density is built (:func:`fused_mixture_logp`); any other mixture keeps
+the generic graph. Two graph rewrites then finish the job:
+
+* ``sum(fused per-observation log-density)`` becomes the op in its
+  reduced form, whose gradient is the same op asked for gradients: one pass
+  that returns the log-density and the gradient of every input;
+* after differentiation, reduced nodes with the same inputs merge into one,
+  which computes only the gradients that are used.
+
+Every parameter is either shared by all observations (all its static
+lengths 1) or broadcast to the value's shape (a regression mean): the kernel
+reads it once, or once per observation. Parameters that would broadcast the
+value to a larger shape, or whose shape cannot be matched statically, keep
+the generic graph.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator, Sequence
+
+import numba
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.gradient import DisconnectedType
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
+from pytensor.tensor import TensorVariable
+from pytensor.tensor.random import basic as random_ops
+
+from mixgraph.distributions.discrete_bounded import DiracDeltaRV
+from mixgraph.distributions.mixture_fused_source import FAMILIES, KERNEL_NAME, kernel_source
+from mixgraph.distributions.mixture_op import WEIGHT_SUM_TOLERANCE, MixtureRV, safe_log, valid_weights
+from mixgraph.logprob import check_parameters, parameter_conditions
+from mixgraph.math import logsumexp
+from mixgraph.registry import LOGP
+
+__all__ = [
+    "FusedMixtureLogp", "fused_mixture_logp", "generic_mixture_logp", "generic_only", "python_kernel",
+    "FAMILY_OPS",
+]
+
+#: One op instance per supported component family (their log-densities rebuild the generic graph).
+FAMILY_OPS = {
+    "normal": random_ops.normal,
+    "poisson": random_ops.poisson,
+    "dirac_delta": DiracDeltaRV(),
+}
+_FAMILY_OF_TYPE = {type(op): name for name, op in FAMILY_OPS.items()}
+
+LOG_SQRT_2PI = 0.5 * float(np.log(2.0 * np.pi))
+
+_STATE = {"enabled": True}
+
+
+@contextlib.contextmanager
+def generic_only() -> Iterator[None]:
+    """Build mixture log-densities with the generic graph inside this block (for comparisons)."""
+    previous = _STATE["enabled"]
+    _STATE["enabled"] = False
+    try:
+        yield
+    finally:
+        _STATE["enabled"] = previous
+
+
+def kernel_namespace() -> dict:
+    """The globals a generated kernel reads (plain constants and modules, so that Numba caches it)."""
+    return {"math": __import__("math"), "np": np, "LOG_SQRT_2PI": LOG_SQRT_2PI,
+            "WEIGHT_SUM_TOLERANCE": WEIGHT_SUM_TOLERANCE}
+
+
+@functools.lru_cache(maxsize=None)
+def python_function(families: tuple, shared: tuple, wanted: tuple, reduce: bool):
+    """The generated kernel as a plain Python function (for Numba to compile)."""
+    from pytensor.link.utils import compile_function_src
+
+    source = kernel_source(families, shared, wanted, reduce)
+    return compile_function_src(source, KERNEL_NAME, kernel_namespace())
+
+
+@functools.lru_cache(maxsize=None)
+def python_kernel(families: tuple, shared: tuple, wanted: tuple, reduce: bool):
+    """The kernel compiled by Numba with a Python entry point (``perform`` and tests)."""
+    return numba.njit(python_function(families, shared, wanted, reduce))
+
+
+class FusedMixtureLogp(Op):
+    """Log-density of a mixture of element-wise components, and its gradient, in one pass.
+
+    Parameters
+    ----------
+    families : tuple of str
+        One key of :data:`mixture_fused_source.FAMILIES` per component.
+    shared : tuple of bool
+        For the weights, then each component parameter in order: one entry
+        for every observation (length 1) or one per observation.
+    wanted : tuple of int
+        Inputs whose gradient follows the log-density in the outputs.
+    reduce : bool
+        Output the sum over observations (a scalar) or one value per observation.
+
+    Notes
+    -----
+    Inputs: the value (float64 vector of ``n`` observations), the weights
+    (``(1 or n, K)``), every component parameter (float64 vectors of length 1
+    or ``n``) and, if a component is Poisson, ``log(x!)`` of the value.
+    Invalid weights (off the simplex) or parameters give ``-inf`` and a zero
+    gradient, as the generic graph's ``check_parameters``.
+    """
+
+    __props__ = ("families", "shared", "wanted", "reduce")
+
+    def __init__(self, families: Sequence[str], shared: Sequence[bool], wanted: Sequence[int] = (),
+                 reduce: bool = False) -> None:
+        self.families, self.shared = tuple(families), tuple(bool(s) for s in shared)
+        self.wanted, self.reduce = tuple(int(w) for w in wanted), bool(reduce)
+        if self.wanted and not self.reduce:
+            raise ValueError("the per-observation form of FusedMixtureLogp returns no gradient")
+
+    def parameter_count(self) -> int:
+        return sum(len(FAMILIES[family].parameters) for family in self.families)
+
+    def differentiable(self) -> tuple[int, ...]:
+        """Indices of the inputs that carry a gradient."""
+        indices = [0] if all(FAMILIES[f].continuous for f in self.families) else []
+        indices.append(1)
+        position = 2
+        for family in self.families:
+            for flag in FAMILIES[family].differentiable:
+                if flag:
+                    indices.append(position)
+                position += 1
+        return tuple(indices)
+
+    def make_node(self, value, weights, *rest) -> Apply:
+        inputs = [pt.as_tensor(value), pt.as_tensor(weights), *[pt.as_tensor(r) for r in rest]]
+        expected = 2 + self.parameter_count() + (1 if "poisson" in self.families else 0)
+        if len(inputs) != expected:
+            raise TypeError(f"FusedMixtureLogp{self.families} takes {expected} inputs, got {len(inputs)}")
+        if any(variable.dtype != "float64" for variable in inputs):
+            raise TypeError("FusedMixtureLogp takes float64 inputs only")
+        if self.reduce:
+            outputs = [pt.dscalar()] + [inputs[index].type() for index in self.wanted]
+        else:
+            outputs = [pt.dvector()]
+        return Apply(self, inputs, outputs)
+
+    def perform(self, node, inputs, output_storage) -> None:
+        results = python_kernel(self.families, self.shared, self.wanted, self.reduce)(*inputs)
+        results = results if isinstance(results, tuple) else (results,)
+        for storage, result in zip(output_storage, results):
+            storage[0] = np.asarray(result)
+
+    def connection_pattern(self, node) -> list[list[bool]]:
+        differentiable = self.differentiable()
+        return [
+            [index in differentiable] + [True] * len(self.wanted) for index in range(len(node.inputs))
+        ]
+
+    def pullback(self, inputs, outputs, output_grads):
+        if any(not isinstance(g.type, DisconnectedType) for g in output_grads[1:]):
+            raise NotImplementedError("FusedMixtureLogp has no second derivatives")
+        differentiable = self.differentiable()
+        (gradient,) = output_grads[:1]
+        if self.reduce:
+            gradients = FusedMixtureLogp(self.families, self.shared, differentiable, True)(*inputs)[1:]
+            by_index = dict(zip(differentiable, gradients))
+        else:
+            generic = generic_mixture_logp(self.families, inputs[0], inputs[1], inputs[2:])
+            wrt = [inputs[index] for index in differentiable]
+            by_index = dict(zip(differentiable, pytensor.grad(None, wrt, known_grads={generic: gradient})))
+        return [
+            (gradient * by_index[index] if self.reduce else by_index[index])
+            if index in by_index else DisconnectedType()()
+            for index in range(len(inputs))
+        ]
+
+
+def _component_parameters(families: Sequence[str], parameters: Sequence) -> list[list]:
+    groups, start = [], 0
+    for family in families:
+        count = len(FAMILIES[family].parameters)
+        groups.append(list(parameters[start:start + count]))
+        start += count
+    return groups
+
+
+def generic_mixture_logp(families: Sequence[str], value, weights, parameters: Sequence) -> TensorVariable:
+    """The generic graph of the fused op's per-observation log-density, from the fused op's inputs."""
+    groups = _component_parameters(families, parameters)
+    logps = [LOGP.get(FAMILY_OPS[family])(value, *group) for family, group in zip(families, groups)]
+    stacked = pt.stack([pt.broadcast_to(logp, value.shape) for logp in logps], axis=-1)
+    conditions = valid_weights(weights) + parameter_conditions(stacked, value)
+    return check_parameters(logsumexp(safe_log(weights) + stacked, axis=-1), *conditions)
+
+
+# ---------------------------------------------------------------- choice at construction
+def _broadcast_kind(parameter: TensorVariable, value: TensorVariable) -> str | None:
+    """``"shared"`` (one entry for all), ``"full"`` (one per observation) or None (keep generic).
+
+    None where the parameter could broadcast the value to a larger shape, or
+    where the static shapes already disagree (the generic graph reports that).
+    """
+    if parameter.ndim > value.ndim:
+        return None
+    shape = parameter.type.shape
+    if all(length == 1 for length in shape):
+        return "shared"
+    for length, value_length in zip(shape, value.type.shape[value.ndim - parameter.ndim:]):
+        if length == 1:
+            continue
+        if value_length == 1 or (length is not None and value_length is not None and length != value_length):
+            return None
+    return "full"
+
+
+def _flat(parameter: TensorVariable, kind: str, value: TensorVariable) -> TensorVariable:
+    parameter = pt.cast(parameter, "float64")
+    if kind == "shared":
+        return parameter.reshape((1,))
+    return pt.broadcast_to(parameter, value.shape).ravel()
+
+
+def _flat_weights(weights: TensorVariable, kind: str, value: TensorVariable, count: int) -> TensorVariable:
+    weights = pt.cast(weights, "float64")
+    if kind == "shared":
+        return weights.reshape((1, count))
+    return pt.broadcast_to(weights, (*value.shape, count)).reshape((-1, count))
+
+
+def _components(op: MixtureRV, groups: list, count: int) -> list[tuple[str, list]] | None:
+    """(family, parameters) per component, the batched form split along its mixture axis."""
+    families = [_FAMILY_OF_TYPE.get(type(component)) for component in op.component_ops]
+    if None in families:
+        return None
+    if not op.batched:
+        return list(zip(families, groups))
+    parameters = groups[0]
+    if any(p.ndim == 0 or p.type.shape[-1] not in (1, count, None) for p in parameters):
+        return None
+    return [
+        (families[0], [p[..., 0] if p.type.shape[-1] == 1 else p[..., k] for p in parameters])
+        for k in range(count)
+    ]
+
+
+def fused_mixture_logp(op: MixtureRV, value: TensorVariable, parameters: Sequence) -> TensorVariable | None:
+    """The fused per-observation log-density of a mixture, or None where the generic graph stays.
+
+    Applies to univariate mixtures whose components are all normal, Poisson
+    or point masses, with a static number of components and parameters that
+    are either shared by every observation or broadcast to the value's shape.
+    """
+    if not _STATE["enabled"] or op.ndim_supp != 0:
+        return None
+    weights, groups = op.split_parameters(list(parameters))
+    weights = pt.as_tensor(weights)
+    count = weights.type.shape[-1] if op.batched else len(op.component_ops)
+    if count is None or weights.type.shape[-1] not in (count, None):
+        return None
+    components = _components(op, groups, count)
+    if components is None:
+        return None
+    flat_parameters = [pt.as_tensor(p) for _, group in components for p in group]
+    kinds = [_broadcast_kind(weights[..., 0], value)] + [_broadcast_kind(p, value) for p in flat_parameters]
+    if None in kinds:
+        return None
+    families = tuple(family for family, _ in components)
+    x = pt.cast(value, "float64").ravel()
+    inputs = [x, _flat_weights(weights, kinds[0], value, count)]
+    inputs += [_flat(p, kind, value) for p, kind in zip(flat_parameters, kinds[1:])]
+    if "poisson" in families:
+        inputs.append(pt.gammaln(pt.maximum(x, 0.0) + 1.0))
+    fused = FusedMixtureLogp(families, tuple(kind == "shared" for kind in kinds))(*inputs)
+    result = fused.reshape(value.shape)
+    # The conditions the kernel checks, kept as check_parameters keeps them, so that
+    # a mixture or hurdle containing this one is -inf for invalid parameters too.
+    logps = [LOGP.get(FAMILY_OPS[family])(value, *group) for family, group in components]
+    conditions = valid_weights(weights) + [c for logp in logps for c in parameter_conditions(logp, value)]
+    result.tag.parameter_condition = pt.all([pt.all(condition) for condition in conditions])
+    return result

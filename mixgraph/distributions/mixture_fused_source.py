@@ -1,0 +1,286 @@
+"""Source of the fused mixture kernels: one loop over observations, per family of component.
+
+The kernels of :mod:`mixgraph.distributions.mixture_fused` are generated as
+Python source (then compiled by Numba), unrolled over the components, so that
+a component's parameters shared by every observation are loaded, and their
+logarithms and reciprocals computed, once before the loop. Per observation the
+loop computes each component's log-density ``l_k`` and the terms
+``t_k = log w_k + l_k``, then the log-sum-exp shifted by their maximum ``m``
+(``logp = m + log sum_k exp(t_k - m)``) and, for the gradient, the
+responsibilities ``r_k = exp(t_k - logp)``: the derivative of the mixture's
+log-density is ``sum_k r_k d l_k`` for component parameters and the value, and
+``r_k / w_k`` for the weights. A component with ``r_k = 0`` (zero weight, or
+``l_k = -inf``) contributes nothing, so no ``0 * inf`` ever forms a NaN.
+
+A *family* describes one kind of component: its parameters, the conditions
+that make them valid (else the whole log-density is ``-inf``, as
+``check_parameters`` does for the generic graph), and source lines for its
+log-density and its partial derivatives.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ["Family", "FAMILIES", "kernel_source", "KERNEL_NAME"]
+
+KERNEL_NAME = "fused_mixture"
+
+
+class Family(NamedTuple):
+    """Code templates of one component family (``{p0}``, ``{p1}``: its parameters' expressions)."""
+
+    parameters: tuple[str, ...]
+    differentiable: tuple[bool, ...]  # which parameters carry a gradient
+    continuous: bool  # whether the value carries a gradient
+    conditions: tuple[str, ...]  # per parameter: validity of one entry ``{e}``, or ""
+    setup: tuple[str, ...]  # lines from the parameters, before the loop if they are shared
+    logp: tuple[str, ...]  # lines that set ``l{k}`` from ``x`` (and ``lf``, the log-factorial)
+    partials: tuple[str, ...]  # per parameter: ``d l / d parameter`` (a multiple of nothing), or ""
+    value_partial: str  # ``d l / d x``, or ""
+
+
+NORMAL = Family(
+    parameters=("mu", "sigma"), differentiable=(True, True), continuous=True,
+    conditions=("", "{e} > 0.0"),
+    setup=("ls{k} = math.log({p1})", "is{k} = 1.0 / {p1}"),
+    logp=("z{k} = (x - {p0}) * is{k}", "l{k} = -0.5 * z{k} * z{k} - ls{k} - LOG_SQRT_2PI"),
+    partials=("z{k} * is{k}", "(z{k} * z{k} - 1.0) * is{k}"),
+    value_partial="-z{k} * is{k}",
+)
+
+POISSON = Family(
+    parameters=("mu",), differentiable=(True,), continuous=False,
+    conditions=("{e} >= 0.0",),
+    setup=("lm{k} = math.log({p0}) if {p0} > 0.0 else -math.inf",),
+    logp=(
+        "if x < 0.0:", "    l{k} = -math.inf", "elif x == 0.0:", "    l{k} = -{p0}",
+        "else:", "    l{k} = x * lm{k} - {p0} - lf",
+    ),
+    # d/dmu (x log mu - mu) = x / mu - 1; at x = 0 the first term is 0 (also at mu = 0)
+    partials=("((x / {p0}) if x > 0.0 else 0.0) - 1.0",),
+    value_partial="",
+)
+
+DIRAC_DELTA = Family(
+    parameters=("c",), differentiable=(False,), continuous=False,
+    conditions=("",), setup=(),
+    logp=("l{k} = 0.0 if x == {p0} else -math.inf",),
+    partials=("",), value_partial="",
+)
+
+FAMILIES = {"normal": NORMAL, "poisson": POISSON, "dirac_delta": DIRAC_DELTA}
+
+
+def _indent(lines, depth: int) -> list[str]:
+    return ["    " * depth + line for line in lines]
+
+
+class _Layout(NamedTuple):
+    families: tuple[str, ...]
+    shared: tuple[bool, ...]  # weights, then every parameter in order
+    wanted: tuple[int, ...]  # input indices whose gradient is returned
+    reduce: bool
+
+    def parameter_names(self) -> list[list[str]]:
+        names, index = [], 0
+        for family in self.families:
+            count = len(FAMILIES[family].parameters)
+            names.append([f"p{index + j}" for j in range(count)])
+            index += count
+        return names
+
+    def flat_parameters(self) -> list[str]:
+        return [name for group in self.parameter_names() for name in group]
+
+    def expression(self, name: str) -> str:
+        """How the loop reads a parameter: once before it, or per observation."""
+        position = 1 + self.flat_parameters().index(name)
+        return f"{name}_s" if self.shared[position] else f"{name}[i]"
+
+    def gradient_of(self, input_index: int) -> bool:
+        return input_index in self.wanted
+
+
+def _checks(layout: _Layout) -> list[str]:
+    lines = [
+        "    n = x_all.shape[0]",
+        f"    if weights.shape[1] != {len(layout.families)}:",
+        f"        raise ValueError('fused mixture: the weights do not have {len(layout.families)} columns')",
+        f"    if weights.shape[0] != {'1' if layout.shared[0] else 'n'}:",
+        "        raise ValueError('fused mixture: the weights do not broadcast against the value')",
+    ]
+    for position, name in enumerate(layout.flat_parameters(), start=1):
+        lines += [
+            f"    if {name}.shape[0] != {'1' if layout.shared[position] else 'n'}:",
+            f"        raise ValueError('fused mixture: parameter {position - 1} does not broadcast against the value')",
+        ]
+    return lines
+
+
+def _validity(layout: _Layout) -> list[str]:
+    lines = [
+        "    valid = True",
+        "    for row in range(weights.shape[0]):",
+        "        row_sum = 0.0",
+        f"        for k in range({len(layout.families)}):",
+        "            if not weights[row, k] >= 0.0:",
+        "                valid = False",
+        "            row_sum += weights[row, k]",
+        "        if not abs(row_sum - 1.0) <= WEIGHT_SUM_TOLERANCE:",
+        "            valid = False",
+    ]
+    for family, names in zip(layout.families, layout.parameter_names()):
+        for condition, name in zip(FAMILIES[family].conditions, names):
+            if condition:
+                lines += [
+                    f"    for j in range({name}.shape[0]):",
+                    f"        if not ({condition.format(e=f'{name}[j]')}):",
+                    "            valid = False",
+                ]
+    return lines
+
+
+def _outputs(layout: _Layout) -> tuple[list[str], str]:
+    """Allocation of the outputs (zero: the result of invalid parameters) and the return line."""
+    names = ["x_all", "weights", *layout.flat_parameters()]
+    lines = ["    out = np.full(n, -math.inf)"] if not layout.reduce else []
+    returned = ["np.asarray(total)"] if layout.reduce else ["out"]
+    for index in layout.wanted:
+        lines.append(f"    g{index} = np.zeros({names[index]}.shape)")
+        returned.append(f"g{index}")
+    return lines, f"    return {', '.join(returned)}" if len(returned) > 1 else f"    return {returned[0]}"
+
+
+def _shared_setup(layout: _Layout) -> list[str]:
+    lines = []
+    for name in layout.flat_parameters():
+        if layout.shared[1 + layout.flat_parameters().index(name)]:
+            lines.append(f"    {name}_s = {name}[0]")
+    for k, (family, names) in enumerate(zip(layout.families, layout.parameter_names())):
+        spec = FAMILIES[family]
+        if spec.setup and all(layout.shared[1 + layout.flat_parameters().index(n)] for n in names):
+            values = {f"p{j}": layout.expression(n) for j, n in enumerate(names)}
+            lines += _indent([line.format(k=k, **values) for line in spec.setup], 1)
+    count = len(layout.families)
+    if layout.shared[0]:
+        lines += [f"    lw{k} = math.log(weights[0, {k}]) if weights[0, {k}] > 0.0 else -math.inf" for k in range(count)]
+        if layout.gradient_of(1):
+            lines += [f"    iw{k} = 1.0 / weights[0, {k}] if weights[0, {k}] > 0.0 else 0.0" for k in range(count)]
+    return lines
+
+
+def _accumulators(layout: _Layout) -> list[str]:
+    """Scalar sums for the gradients of shared inputs."""
+    lines = ["    total = 0.0"] if layout.reduce else []
+    for index in layout.wanted:
+        if index == 0 or not layout.shared[index - 1]:
+            continue
+        if index == 1:
+            lines += [f"    a1_{k} = 0.0" for k in range(len(layout.families))]
+        else:
+            lines.append(f"    a{index} = 0.0")
+    return lines
+
+
+def _component_lines(layout: _Layout, k: int, family: str, names: list[str]) -> list[str]:
+    """Inside the loop: component ``k``'s log-density ``l{k}`` and term ``t{k}``."""
+    spec = FAMILIES[family]
+    values = {f"p{j}": layout.expression(n) for j, n in enumerate(names)}
+    lines = []
+    if spec.setup and not all(layout.shared[1 + layout.flat_parameters().index(n)] for n in names):
+        lines += [line.format(k=k, **values) for line in spec.setup]
+    lines += [line.format(k=k, **values) for line in spec.logp]
+    return lines + [f"t{k} = lw{k} + l{k}"]
+
+
+def _gradient_lines(layout: _Layout, k: int, family: str, names: list[str]) -> list[str]:
+    """Inside the loop, where ``r{k} > 0``: component ``k``'s gradient contributions."""
+    spec = FAMILIES[family]
+    values = {f"p{j}": layout.expression(n) for j, n in enumerate(names)}
+    lines = []
+    if layout.gradient_of(1):
+        lines.append(f"a1_{k} += r{k} * iw{k}" if layout.shared[0] else f"g1[i, {k}] = r{k} * iw{k}")
+    for j, name in enumerate(names):
+        index = 2 + layout.flat_parameters().index(name)
+        if not (spec.differentiable[j] and layout.gradient_of(index)):
+            continue
+        term = f"r{k} * ({spec.partials[j].format(k=k, **values)})"
+        lines.append(f"a{index} += {term}" if layout.shared[index - 1] else f"g{index}[i] = {term}")
+    if spec.value_partial and layout.gradient_of(0):
+        lines.append(f"g0[i] += r{k} * ({spec.value_partial.format(k=k, **values)})")
+    return lines
+
+
+def _loop(layout: _Layout) -> list[str]:
+    count = len(layout.families)
+    body = ["x = x_all[i]"]
+    if "poisson" in layout.families:
+        body.append("lf = log_factorial[i]")
+    if not layout.shared[0]:
+        body += [f"lw{k} = math.log(weights[i, {k}]) if weights[i, {k}] > 0.0 else -math.inf" for k in range(count)]
+        if layout.gradient_of(1):
+            body += [f"iw{k} = 1.0 / weights[i, {k}] if weights[i, {k}] > 0.0 else 0.0" for k in range(count)]
+    for k, (family, names) in enumerate(zip(layout.families, layout.parameter_names())):
+        body += _component_lines(layout, k, family, names)
+    terms = [f"t{k}" for k in range(count)]
+    body.append("m = " + (f"max({', '.join(terms)})" if count > 1 else "t0"))
+    # every term -inf: the log-density is -inf, with gradient 0 (as mixgraph.math.logsumexp)
+    body += ["if m == -math.inf:", "    total += -math.inf" if layout.reduce else "    out[i] = -math.inf", "    continue"]
+    # the largest term contributes exp(0) = 1: one exponential fewer per observation
+    body += [f"e{k} = 1.0 if t{k} == m else math.exp(t{k} - m)" for k in range(count)]
+    body += ["s = " + " + ".join(f"e{k}" for k in range(count)), "lp = m + math.log(s)"]
+    body.append("total += lp" if layout.reduce else "out[i] = lp")
+    if layout.wanted:
+        body.append("inverse = 1.0 / s")
+        for k, (family, names) in enumerate(zip(layout.families, layout.parameter_names())):
+            gradient = _gradient_lines(layout, k, family, names)
+            if gradient:
+                body += [f"r{k} = e{k} * inverse", f"if r{k} > 0.0:", *_indent(gradient, 1)]
+    return ["    for i in range(n):", *_indent(body, 2)]
+
+
+def _store_accumulators(layout: _Layout) -> list[str]:
+    lines = []
+    for index in layout.wanted:
+        if index == 0 or not layout.shared[index - 1]:
+            continue
+        if index == 1:
+            lines += [f"    g1[0, {k}] = a1_{k}" for k in range(len(layout.families))]
+        else:
+            lines.append(f"    g{index}[0] = a{index}")
+    return lines
+
+
+def kernel_source(families: tuple[str, ...], shared: tuple[bool, ...], wanted: tuple[int, ...],
+                  reduce: bool) -> str:
+    """Python source of one fused kernel, a function named :data:`KERNEL_NAME`.
+
+    Parameters
+    ----------
+    families : tuple of str
+        Keys of :data:`FAMILIES`, one per component.
+    shared : tuple of bool
+        For the weights and then each parameter: one entry shared by every
+        observation (length 1), or one per observation (length ``n``).
+    wanted : tuple of int
+        Inputs (0 the value, 1 the weights, 2... the parameters) whose
+        gradient is returned after the log-density.
+    reduce : bool
+        Return the sum over observations (a 0-d array), else one log-density
+        per observation (then ``wanted`` must be empty).
+    """
+    layout = _Layout(tuple(families), tuple(shared), tuple(wanted), bool(reduce))
+    arguments = ["x_all", "weights", *layout.flat_parameters()]
+    if "poisson" in layout.families:
+        arguments.append("log_factorial")
+    allocation, returned = _outputs(layout)
+    invalid = "    if not valid:", ("        total = -math.inf" if layout.reduce else "        pass")
+    lines = [
+        f"def {KERNEL_NAME}({', '.join(arguments)}):",
+        *_checks(layout), *_validity(layout), *allocation,
+        *_accumulators(layout), *invalid, "    else:",
+        *_indent(_shared_setup(layout) + _loop(layout) + _store_accumulators(layout), 1),
+        returned,
+    ]
+    return "\n".join(lines) + "\n"
