@@ -173,7 +173,14 @@ def test_dirichlet_process_mixture_samples_without_divergence_storm(dirichlet_pr
     np.testing.assert_allclose(weights.sum(axis=-1), 1.0, rtol=1e-10)
     divergences = int(idata.sample_stats["diverging"].sum())
     assert divergences <= 0.05 * 400, divergences
-    # the two clusters' weights: the largest two components carry almost all the mass
-    largest_two = np.sort(weights, axis=-1)[..., -2:]
-    assert np.mean(largest_two.sum(axis=-1)) > 0.9
-    np.testing.assert_allclose(np.mean(largest_two[..., -1]), 0.7, atol=0.08)
+    # Each cluster's weight is the total weight of the components whose mean lies near it:
+    # 0.7 and 0.3 (140 and 60 of the 200 points; seeds 3 to 6 give 0.699 to 0.703 and 0.294 to 0.297). A cluster may be shared by two
+    # components with nearby means (a mode of equal standing), so the weight of the single
+    # largest components is not a posterior quantity; the weight near each cluster is.
+    mu = idata.posterior["mu"].values
+    near_left = np.sum(weights * (np.abs(mu + 2.0) < 1.0), axis=-1)
+    near_right = np.sum(weights * (np.abs(mu - 3.0) < 1.0), axis=-1)
+    np.testing.assert_allclose(np.mean(near_left), 0.7, atol=0.03)
+    np.testing.assert_allclose(np.mean(near_right), 0.3, atol=0.03)
+    # components far from both clusters carry almost no mass
+    assert np.mean(1.0 - near_left - near_right) < 0.02
