@@ -57,6 +57,7 @@ from mixgraph.forward import draw, sample_prior_predictive
 from mixgraph.optimize import find_MAP
 from mixgraph.predictive import compute_log_likelihood, sample_posterior_predictive
 from mixgraph.sampling import ConvergenceWarning, SamplingError, check_convergence, sample
+from mixgraph.executors import FitError, sample_many
 from mixgraph.moments import mean, variance
 from mixgraph.membership import component_assignments, component_probabilities
 from mixgraph.chain_modes import stack_chains
@@ -119,6 +120,8 @@ __all__ = [
     "compute_log_likelihood",
     "sample_posterior_predictive",
     "sample",
+    "sample_many",
+    "FitError",
     "ConvergenceWarning",
     "SamplingError",
     "check_convergence",
