@@ -106,10 +106,11 @@ def _run_chain_task(source: LogpSource, float_data, int_data, start, chain_seed,
 
 
 def wait_for(futures: list, on_done: Callable[[int, Any], None]) -> bool:
-    """Call ``on_done(index, result)`` as futures finish; on Ctrl-C cancel the rest.
+    """Call ``on_done(index, future)`` as futures finish; on Ctrl-C cancel the rest.
 
-    Returns True when interrupted. An error of one task cancels the others
-    and is raised.
+    Returns True when interrupted. An exception from ``on_done`` (e.g. a
+    task's error re-raised by ``future.result()``) cancels the others and
+    is raised.
     """
     finished: set[int] = set()
     try:
@@ -117,7 +118,7 @@ def wait_for(futures: list, on_done: Callable[[int, Any], None]) -> bool:
             for index, future in enumerate(futures):
                 if index not in finished and future.done():
                     finished.add(index)
-                    on_done(index, future.result())
+                    on_done(index, future)
             time.sleep(_POLL_SECONDS)
     except KeyboardInterrupt:
         _cancel(futures)
@@ -202,8 +203,8 @@ def chain_runner(executor: Any, model: Any, compiled: CompiledLogp) -> Callable[
 def _collect_chains(executor, futures, chains: int, total: int, dim: int, progress) -> ChainsResult:
     outcomes: dict[int, ChainOutcome] = {}
 
-    def on_done(chain: int, outcome: ChainOutcome) -> None:
-        outcomes[chain] = outcome
+    def on_done(chain: int, future: Any) -> None:
+        outcomes[chain] = future.result()
         if progress is not None:
             progress(total * len(outcomes))
 
@@ -339,22 +340,17 @@ def _fit_here(build_model, keys, values, seeds, kwargs, bar) -> list:
 def _fit_there(executor, build_model, keys, values, seeds, kwargs, bar) -> list:
     futures = [submit(executor, _fit_task, build_model, data, seed, kwargs, label=f"mixgraph-fit-{index}")
                for index, (data, seed) in enumerate(zip(values, seeds))]
-    results: list = [None] * len(futures)
-    finished: set[int] = set()
-    try:
-        while len(finished) < len(futures):
-            for index, future in enumerate(futures):
-                if index not in finished and future.done():
-                    finished.add(index)
-                    results[index] = _fit_result(keys[index], future)
-                    bar.update(len(finished))
-            time.sleep(_POLL_SECONDS)
-    except KeyboardInterrupt:
-        _cancel(futures)
-        warnings.warn(f"Interrupted: returning the {len(finished)} of {len(futures)} fits that had finished; "
+    results: dict[int, Any] = {}
+
+    def on_done(index: int, future: Any) -> None:
+        results[index] = _fit_result(keys[index], future)
+        bar.update(len(results))
+
+    if wait_for(futures, on_done):
+        warnings.warn(f"Interrupted: returning the {len(results)} of {len(futures)} fits that had finished; "
                       f"the others hold a FitError and were cancelled.", RuntimeWarning, stacklevel=3)
-    return [result if index in finished else FitError(keys[index], CancelledError("cancelled by Ctrl-C"))
-            for index, result in enumerate(results)]
+    return [results[index] if index in results else FitError(keys[index], CancelledError("cancelled by Ctrl-C"))
+            for index in range(len(futures))]
 
 
 def _fit_result(key: Any, future: Any) -> Any:
@@ -362,5 +358,5 @@ def _fit_result(key: Any, future: Any) -> Any:
         outcome = future.result()
     except Exception as error:  # noqa: BLE001 (the failed fit's slot holds it)
         return FitError(key, error)
-    _reemit(key, outcome, stacklevel=5)
+    _reemit(key, outcome, stacklevel=7)
     return outcome.idata

@@ -138,9 +138,10 @@ def test_sample_many_mapping_and_a_failing_data_set(client):
 
 
 def test_sample_many_reemits_warnings_named_by_key(client):
-    with pytest.warns(mg.ConvergenceWarning, match="data set 'tiny'"):
+    with pytest.warns(mg.ConvergenceWarning, match="data set 'tiny'") as caught:
         mg.sample_many(build_poisson, {"tiny": COUNT_SETS[3]}, executor=client, random_seed=1,
                        chains=2, draws=5, tune=5, progressbar=False)
+    assert {record.filename for record in caught} == {__file__}, "warnings must point at the caller"
 
 
 def test_interrupt_returns_the_finished_chains(client):
@@ -179,7 +180,8 @@ def test_a_killed_worker_still_returns_every_chain(client):
     assert remote.posterior.sizes["chain"] == 4
     assert_same_draws(local, remote)
     assert len(remote.posterior.attrs["rerun_chains"]) >= 1
-    client.wait_for_workers(2, timeout=120)
+    # The nanny restarts the killed worker, which on a loaded machine takes minutes:
+    # this is the last test that uses the cluster, so it does not wait for it.
 
 
 def _wait_for_a_busy_worker(client, timeout=120.0):
