@@ -22,8 +22,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import pickle
 import sys
 import types
+import zlib
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -54,6 +56,9 @@ __all__ = [
     "structure_key",
     "TERMS",
     "selected_logp",
+    "LogpSource",
+    "logp_source",
+    "load_logp_source",
 ]
 
 
@@ -303,21 +308,72 @@ def compile_numba_logp(model: Any, layout: FlatLayout, *, jacobian: bool = True,
     )
 
 
-def _compile(model: Any, layout: FlatLayout, jacobian: bool, terms: str = "joint") -> tuple:
-    graph = logp_dlogp_graph(model, layout, jacobian=jacobian, terms=terms)
+class LogpSource(NamedTuple):
+    """A picklable description of a compiled log-density, for another process.
+
+    Numba dispatchers do not pickle; PyTensor graphs do. ``payload`` is the
+    zlib-compressed pickle of the flat log-density graph (inputs: the
+    position, then the data placeholders; outputs: logp and its gradient),
+    ``arguments`` the adapter's slicing of the data buffers, ``key`` the hash
+    of both. :func:`load_logp_source` turns it back into the adapter.
+    """
+
+    key: str
+    payload: bytes
+    arguments: str
+
+
+# Per process: graph key -> (pytensor function, adapter). Models of one
+# structure with different data of the same shapes have the same key, so
+# that they compile once per process (sample_many, executor workers).
+_COMPILED_BY_KEY: dict[str, tuple[Any, Any]] = {}
+
+
+def _graph_parts(graph: LogpGraph) -> tuple[list, list, str, str]:
+    """The function's inputs and outputs, the adapter's arguments and the graph's key."""
     placeholders = [placeholder for _, placeholder in graph.float_data + graph.int_data]
-    function = pytensor.function(
-        [graph.position, *placeholders], [graph.logp, graph.grad], mode="NUMBA",
-        on_unused_input="ignore",
-    )
     arguments = ", ".join(
         _slice_expressions(graph.float_data, "float_data") + _slice_expressions(graph.int_data, "int_data")
     )
-    source_key = hashlib.sha256(
+    key = hashlib.sha256(
         (pytensor.printing.debugprint([graph.logp, graph.grad], file="str", print_type=True) + arguments).encode()
     ).hexdigest()[:24]
-    _JIT_FUNCTIONS[source_key] = function.vm.jit_fn
-    return graph, function, _load_adapter(source_key, arguments)
+    return [graph.position, *placeholders], [graph.logp, graph.grad], arguments, key
+
+
+def _compile_parts(inputs: list, outputs: list, arguments: str, key: str) -> tuple[Any, Any]:
+    if key not in _COMPILED_BY_KEY:
+        function = pytensor.function(inputs, outputs, mode="NUMBA", on_unused_input="ignore")
+        _JIT_FUNCTIONS[key] = function.vm.jit_fn
+        _COMPILED_BY_KEY[key] = (function, _load_adapter(key, arguments))
+    return _COMPILED_BY_KEY[key]
+
+
+def _compile(model: Any, layout: FlatLayout, jacobian: bool, terms: str = "joint") -> tuple:
+    graph = logp_dlogp_graph(model, layout, jacobian=jacobian, terms=terms)
+    function, adapter = _compile_parts(*_graph_parts(graph))
+    return graph, function, adapter
+
+
+def logp_source(model: Any, layout: FlatLayout, *, jacobian: bool = True) -> LogpSource:
+    """The :class:`LogpSource` of the log-density :func:`compile_numba_logp` compiles."""
+    compile_numba_logp(model, layout, jacobian=jacobian)
+    graph = model.__dict__["_compiled_logp_cache"][structure_key(model, layout, jacobian)][0]
+    inputs, outputs, arguments, key = _graph_parts(graph)
+    payload = zlib.compress(pickle.dumps((inputs, outputs), protocol=pickle.HIGHEST_PROTOCOL))
+    return LogpSource(key, payload, arguments)
+
+
+def load_logp_source(source: LogpSource) -> Any:
+    """The adapter ``logp_fn`` of ``source``: compiled once per process, then reused.
+
+    A first call in a process loads PyTensor's and the adapter's compiled code
+    from the disk caches when another process compiled the same graph before.
+    """
+    if source.key not in _COMPILED_BY_KEY:
+        inputs, outputs = pickle.loads(zlib.decompress(source.payload))
+        _compile_parts(inputs, outputs, source.arguments, source.key)
+    return _COMPILED_BY_KEY[source.key][1]
 
 
 def _load_adapter(key: str, arguments: str) -> Any:

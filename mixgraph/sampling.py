@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mixgraph import marginal
+from mixgraph import executors, marginal
 from mixgraph.compile import compile_numba_logp, flat_layout
 from mixgraph.convergence import ConvergenceWarning, check_convergence
 from mixgraph.draws import constrained_draws, log_likelihood_draws
@@ -69,6 +69,7 @@ def sample(
     adaptation: str = "nutpie",
     init: str = "auto",
     metric: str = "diag",
+    executor: Any = None,
     **kwargs: Any,
 ) -> Any:
     """Draw from the posterior with the No-U-Turn Sampler.
@@ -121,6 +122,9 @@ def sample(
         Mass matrix estimated in warm-up: diagonal (default), dense (Stan's
         regularised covariance) or nutpie's low-rank-modified diagonal, for
         correlated posteriors (``docs/guide/sampling.md``, "Mass matrix").
+    executor : concurrent.futures.Executor or distributed.Client, optional
+        Run each chain as a task there (``docs/guide/dask.md``); the draws
+        equal those of a local run with the same ``random_seed``.
     **kwargs
         None are accepted; PyMC's ``step=`` gets an error that says what to
         write instead.
@@ -160,7 +164,8 @@ def sample(
     compiled_at = time.perf_counter()
     bar = ProgressBar(chains * (tune + draws), f"Sampling {chains} chains", enabled=progressbar)
     with InterruptGuard() as guard:
-        result = run_chains(
+        runner = run_chains if executor is None else executors.chain_runner(executor, model, compiled)
+        result = runner(
             compiled.logp_fn, compiled.float_data, compiled.int_data, starts.positions, draws=draws, tune=tune,
             seed=chain_seed, target_accept=target_accept, max_tree_depth=max_tree_depth,
             adaptation=adaptation, metric=metric, cores=cores, progress=bar.update,
@@ -216,7 +221,7 @@ def _build_inference_data(model, compiled, result, tune, var_names, discard_tune
     if idata_kwargs.get("log_likelihood", False):
         groups["log_likelihood"] = log_likelihood_draws(model, compiled.layout, positions)
     began, compiled_at, sampled_at = timings
-    attrs = _attributes(tune, began, compiled_at, sampled_at)
+    attrs = {**_attributes(tune, began, compiled_at, sampled_at), **(result.attrs or {})}
     return to_inference_data(model, attrs=attrs, **groups)
 
 

@@ -64,12 +64,16 @@ class ChainsResult(NamedTuple):
         Iterations completed by each chain; rows beyond are zeros.
     interrupted : bool
         True when the run was stopped before every chain finished.
+    attrs : dict, optional
+        Facts about the run for the InferenceData's attributes (e.g. the
+        executor, chains rerun after a worker died); ``None`` when there are none.
     """
 
     positions: np.ndarray
     stats: dict
     n_completed: np.ndarray
     interrupted: bool
+    attrs: dict | None = None
 
 
 class InterruptGuard:
@@ -117,15 +121,21 @@ def chain_generators(seed, chains: int) -> list:
 
     Parameters
     ----------
-    seed : int, numpy.random.SeedSequence or None
+    seed : int, numpy.random.SeedSequence, list of SeedSequence or None
         ``None`` draws fresh entropy. A ``SeedSequence`` is spawned from, so
-        passing the same object twice gives different generators.
+        passing the same object twice gives different generators. A list
+        holds one ``SeedSequence`` per chain, used as is (a chain run
+        elsewhere gets the child it would have had in a local run).
     chains : int
 
     Returns
     -------
     list of numpy.random.Generator
     """
+    if isinstance(seed, (list, tuple)):
+        if len(seed) != chains:
+            raise ValueError(f"{len(seed)} chain seeds were given for {chains} chains")
+        return [np.random.default_rng(child) for child in seed]
     if not isinstance(seed, np.random.SeedSequence):
         seed = np.random.SeedSequence(seed)
     return [np.random.default_rng(child) for child in seed.spawn(chains)]
@@ -235,7 +245,8 @@ def run_chains(
     initial_positions : ndarray of shape (chains, dim)
     draws, tune : int
         Iterations kept after, and spent in, warm-up.
-    seed : int, numpy.random.SeedSequence or None
+    seed : int, numpy.random.SeedSequence, list of SeedSequence or None
+        See :func:`chain_generators`.
     target_accept : float
     max_tree_depth : int
     adaptation : {"nutpie", "stan"}
