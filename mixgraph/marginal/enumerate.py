@@ -31,6 +31,7 @@ from pytensor.tensor import TensorVariable
 
 from mixgraph.distributions.mixture_op import safe_logsumexp
 from mixgraph.logprob import model_logp_terms
+from mixgraph.marginal.markov import is_markov_group, markov_marginal_term
 from mixgraph.marginal.structure import Coupling, find_coupling
 from mixgraph.marginal.support import MarginalizationError, finite_support, is_discrete
 from mixgraph.point import initial_point
@@ -74,10 +75,12 @@ def discrete_latents(model: Any) -> list[TensorVariable]:
     return [rv for rv in model.free_RVs if is_discrete(rv)]
 
 
-def enumerated_logps(group: MarginalGroup, terms: dict[str, TensorVariable]) -> TensorVariable:
+def enumerated_logps(group: MarginalGroup, terms: dict[str, TensorVariable], include_latent: bool = True) -> TensorVariable:
     """``log p(z = v) + sum of the dependents' terms`` at every enumerated value ``v``.
 
-    Returns shape ``(K, *latent shape)`` element-wise and ``(configurations,)`` jointly.
+    Returns shape ``(K, *latent shape)`` element-wise and ``(configurations,)``
+    jointly. With ``include_latent=False``, only the dependents' terms (the
+    emission log-likelihoods of a Markov chain).
     """
     pieces = [terms[group.latent.name]] + [terms[name] for name in group.dependents]
     enumerated = pt.constant(group.configurations)
@@ -85,11 +88,17 @@ def enumerated_logps(group: MarginalGroup, terms: dict[str, TensorVariable]) -> 
     if not group.coupling.elementwise:  # every term summed to one value per configuration
         return pt.add(*[pt.sum(term, axis=tuple(range(1, term.ndim))) if term.ndim > 1 else term
                         for term in vectorized])
-    total = vectorized[0]
+    total = vectorized[0] if include_latent else pt.zeros(group.configurations.shape)
     for name, term in zip(group.dependents, vectorized[1:]):
         axes = tuple(axis + 1 for axis in group.coupling.summed_axes[name])  # after the enumeration axis
         total = total + (pt.sum(term, axis=axes) if axes else term)
     return total
+
+
+def _marginal_term(source: Any, group: MarginalGroup, terms: dict) -> TensorVariable:
+    if is_markov_group(group):  # the forward algorithm over the per-state emissions
+        return markov_marginal_term(group, enumerated_logps(group, terms, include_latent=False), source)
+    return safe_logsumexp(enumerated_logps(group, terms), axis=0)
 
 
 def marginal_logp_terms(source: Any, groups: Sequence[MarginalGroup], *, jacobian: bool = True) -> dict:
@@ -97,7 +106,7 @@ def marginal_logp_terms(source: Any, groups: Sequence[MarginalGroup], *, jacobia
     terms = model_logp_terms(source, jacobian=jacobian)
     marginal_terms = {}
     for group in groups:
-        marginal_terms[group.term_name] = safe_logsumexp(enumerated_logps(group, terms), axis=0)
+        marginal_terms[group.term_name] = _marginal_term(source, group, terms)
     for group in groups:
         for name in (group.latent.name, *group.dependents):
             terms.pop(name)

@@ -23,6 +23,12 @@ from mixgraph.distributions.mixture_op import safe_logsumexp
 from mixgraph.draws import evaluate_on_draws
 from mixgraph.logprob import constrained_values, model_logp_terms
 from mixgraph.marginal.enumerate import MarginalGroup, enumerated_logps
+from mixgraph.marginal.markov import (
+    is_markov_group,
+    markov_posterior_marginals,
+    markov_recovery_inputs,
+    recover_markov,
+)
 from mixgraph.marginal.support import MarginalizationError
 from mixgraph.point import QUICK_MODE
 from mixgraph.registry import distribution_parameters
@@ -32,12 +38,34 @@ __all__ = ["conditional_log_probabilities", "recover_latents", "recovered_poster
 
 
 def conditional_log_probabilities(marginal_model: Any) -> list[TensorVariable]:
-    """Per latent: ``log p(z = v | everything else)``, normalised over the enumeration axis (axis 0)."""
-    terms = model_logp_terms(marginal_model.marginal_source)
+    """Per latent: ``log p(z = v | everything else)``, normalised over the enumeration axis (axis 0).
+
+    A Markov chain gives its smoothed marginals ``log p(z_t = k | ...)``, shape ``(T, K)``.
+    """
+    source = marginal_model.marginal_source
+    terms = model_logp_terms(source)
     outputs = []
     for group in marginal_model.marginal_groups:
+        if is_markov_group(group):
+            marginals = markov_posterior_marginals(group, enumerated_logps(group, terms, include_latent=False), source)
+            outputs.append(pt.log(marginals))
+            continue
         logps = enumerated_logps(group, terms)
         outputs.append(logps - pt.expand_dims(safe_logsumexp(logps, axis=0), 0))
+    return outputs
+
+
+def _recovery_outputs(marginal_model: Any) -> list[list[TensorVariable]]:
+    """Per latent, the graphs its draws are made from: normalised log-probabilities, or FFBS's inputs."""
+    source = marginal_model.marginal_source
+    terms = model_logp_terms(source)
+    outputs = []
+    for group in marginal_model.marginal_groups:
+        if is_markov_group(group):
+            outputs.append(markov_recovery_inputs(group, enumerated_logps(group, terms, include_latent=False), source))
+        else:
+            logps = enumerated_logps(group, terms)
+            outputs.append([logps - pt.expand_dims(safe_logsumexp(logps, axis=0), 0)])
     return outputs
 
 
@@ -95,14 +123,24 @@ def recover_latents(
     if positions.shape[1] == 0:
         return {group.latent.name: np.zeros(positions.shape[:2] + group.configurations.shape[1:],
                                             dtype=group.latent.dtype) for group in groups}
-    values = evaluate_on_draws(marginal_model, layout, lambda: conditional_log_probabilities(marginal_model),
-                               positions, purpose="marginal-recover")
+    counts = [3 if is_markov_group(group) else 1 for group in groups]
+    values = evaluate_on_draws(
+        marginal_model, layout, lambda: [graph for outputs in _recovery_outputs(marginal_model) for graph in outputs],
+        positions, purpose="marginal-recover")
     rng = np.random.default_rng(seed)
     recovered = {}
-    for group, log_probabilities in zip(groups, values):
-        recovered[group.latent.name] = _draw(group, log_probabilities, rng)
+    starts = np.cumsum([0] + counts)
+    for group, start, count in zip(groups, starts, counts):
+        name = group.latent.name
+        if is_markov_group(group):
+            path, smoothed = recover_markov(*values[start: start + count], rng, include_logps)
+            recovered[name] = path.astype(group.latent.dtype)
+            if include_logps:
+                recovered[f"lp_{name}"] = smoothed
+            continue
+        recovered[name] = _draw(group, values[start], rng)
         if include_logps:
-            recovered[f"lp_{group.latent.name}"] = _per_element_log_probabilities(group, log_probabilities)
+            recovered[f"lp_{name}"] = _per_element_log_probabilities(group, values[start])
     return recovered
 
 
@@ -157,6 +195,8 @@ def latent_probabilities(marginal_model: Any, latent_name: str) -> tuple[TensorV
     group = marginal_model.marginal_groups[index]
     [log_probabilities] = in_random_variables(marginal_model, [conditional_log_probabilities(marginal_model)[index]])
     probabilities = pt.exp(log_probabilities)
+    if is_markov_group(group):  # already (T, K)
+        return probabilities, group
     if group.coupling.elementwise:
         return pt.moveaxis(probabilities, 0, -1), group
     flat = group.configurations.reshape(group.configurations.shape[0], -1)
@@ -188,6 +228,14 @@ def observed_log_likelihood(marginal_model: Any, names: list[str]) -> list[Tenso
     """
     terms = model_logp_terms(marginal_model, jacobian=False)
     for name in names:
+        markov = [group for group in marginal_model.marginal_groups if is_markov_group(group) and name in group.dependents]
+        if markov:
+            raise MarginalizationError(
+                f"the log-likelihood of '{name}' does not split into one term per observation: its "
+                f"observations depend on each other through the hidden Markov chain '{markov[0].latent.name}', "
+                f"which is summed out jointly by the forward algorithm. Compare such models by their total "
+                f"marginal log-likelihood (model.logp), not with element-wise LOO."
+            )
         if name not in terms:
             group = next(group for group in marginal_model.marginal_groups if name in group.dependents)
             raise MarginalizationError(
