@@ -31,6 +31,7 @@ from mixgraph.distributions.mixture_op import safe_log
 from mixgraph.distributions.support import SUPPORT_VIOLATIONS, outside_interval
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import LOGP, SUPPORT_POINT, distribution_parameters
+from mixgraph.shapes import static_value
 
 __all__ = ["DiscreteMarkovChain", "DiscreteMarkovChainRV", "markov_chain_validity", "ROW_SUM_TOLERANCE"]
 
@@ -146,7 +147,9 @@ def _chain_length(shape: Any, size: Any, steps: Any, transitions: TensorVariable
         shape = tuple(shape) if np.ndim(shape) else (shape,)
         if len(shape) != 1:
             raise ValueError(f"shape={shape} has {len(shape)} dimensions; a DiscreteMarkovChain has shape (T,)")
-        from_shape = int(shape[0])
+        from_shape = static_value(shape[0])  # a dim's current length: the chain's length is fixed here
+        if from_shape is None:
+            raise ValueError(f"shape={shape}: the chain's length must be known when it is built")
     from_steps = None if steps is None else int(steps) + 1
     from_transitions = _static(transitions.type.shape[0]) + 1 if transitions.ndim == 3 and transitions.type.shape[0] is not None else None
     if from_shape is not None and from_steps is not None and from_shape != from_steps:
