@@ -37,7 +37,9 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
+from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.tensor import TensorVariable
+from pytensor.tensor.rewriting.basic import register_specialize
 
 __all__ = [
     "HMMLogLikelihood",
@@ -48,11 +50,12 @@ __all__ = [
     "gradient_numpy",
 ]
 
-CACHE_VERSION = 1
+CACHE_VERSION = 4
 """Added to the Numba cache key of both ops; increase it when a kernel changes."""
 
 
-# ---------------------------------------------------------------- kernels (NumPy and Numba share the loops)
+# ---------------------------------------------------------------- Numba kernels
+_PRODUCT_LOWER, _PRODUCT_UPPER, _PRODUCT_SMALL_FACTOR = 1e-200, 1e200, 1e-100
 @numba_basic.numba_njit
 def _transition_index(t: int, count: int) -> int:
     """The transition matrix into time ``t``: one shared matrix, or ``P[t - 1]``."""
@@ -60,16 +63,28 @@ def _transition_index(t: int, count: int) -> int:
 
 
 @numba_basic.numba_njit
-def _forward_kernel(log_init, log_transitions, emission, filtered, scales, shifted):
+def _exponentiated(log_values):
+    """``exp`` of every entry, once per call (not once per time step)."""
+    flat = log_values.ravel()
+    result = np.empty(flat.shape[0])
+    for index in range(flat.shape[0]):
+        result[index] = math.exp(flat[index])
+    return result.reshape(log_values.shape)
+
+
+@numba_basic.numba_njit
+def _forward_kernel(log_init, transitions, emission, filtered, scales, shifted):
     """Scaled forward recursion; fills ``filtered`` (T, K), ``scales`` (T,), ``shifted`` (T, K).
 
+    ``transitions`` are probabilities, ``(S, K, K)``.
     ``shifted[t, j] = exp(emission[t, j] - max_j emission[t, j])`` and
     ``filtered[t] = p(z_t | data up to t)``. Returns the log marginal
     likelihood, ``-inf`` when every path is impossible (or a NaN input).
     """
     steps, states = emission.shape
-    count = log_transitions.shape[0]
+    count = transitions.shape[0]
     total = 0.0
+    product = 1.0
     for t in range(steps):
         largest = -math.inf
         for j in range(states):
@@ -79,39 +94,53 @@ def _forward_kernel(log_init, log_transitions, emission, filtered, scales, shift
             return -math.inf
         for j in range(states):
             shifted[t, j] = math.exp(emission[t, j] - largest)
+        matrix = _transition_index(t, count)
         scale = 0.0
         for j in range(states):
             if t == 0:
                 predicted = math.exp(log_init[j])
             else:
-                matrix = _transition_index(t, count)
                 predicted = 0.0
                 for i in range(states):
-                    predicted += filtered[t - 1, i] * math.exp(log_transitions[matrix, i, j])
+                    predicted += filtered[t - 1, i] * transitions[matrix, i, j]
             filtered[t, j] = predicted * shifted[t, j]
             scale += filtered[t, j]
         if not scale > 0.0 or scale == math.inf:
             return -math.inf
+        inverse = 1.0 / scale
         for j in range(states):
-            filtered[t, j] /= scale
+            filtered[t, j] *= inverse
         scales[t] = scale
-        total += math.log(scale) + largest
-    return total
+        # sum of log(scale): one log per run of products that stays inside [1e-200, 1e200], not one per step
+        total += largest
+        if scale < _PRODUCT_SMALL_FACTOR:  # a tiny factor on its own, so that the product cannot underflow
+            total += math.log(scale)
+        else:
+            product *= scale
+        if not _PRODUCT_LOWER < product < _PRODUCT_UPPER:
+            total += math.log(product)
+            product = 1.0
+    return total + math.log(product)
 
 
 @numba_basic.numba_njit
 def _gradient_kernel(log_init, log_transitions, emission, gradient_init, gradient_transitions, gradient_emission):
-    """Forward, then backward recursion; fills the three gradients (zero where the likelihood is 0)."""
+    """Forward, then backward recursion; fills the three gradients (zero where the likelihood is 0).
+
+    Returns the log marginal likelihood (the forward pass's).
+    """
     steps, states = emission.shape
-    count = log_transitions.shape[0]
+    transitions = _exponentiated(log_transitions)
+    count = transitions.shape[0]
     filtered = np.zeros((steps, states))
     shifted = np.zeros((steps, states))
     scales = np.ones(steps)
     gradient_init[:] = 0.0
     gradient_transitions[:] = 0.0
     gradient_emission[:] = 0.0
-    if _forward_kernel(log_init, log_transitions, emission, filtered, scales, shifted) == -math.inf:
-        return
+    total = _forward_kernel(log_init, transitions, emission, filtered, scales, shifted)
+    if total == -math.inf:
+        return total
     backward = np.ones(states)  # beta_t / (product of later scales), Rabiner's scaled backward variable
     weighted = np.zeros(states)
     for t in range(steps - 1, -1, -1):
@@ -120,18 +149,20 @@ def _gradient_kernel(log_init, log_transitions, emission, gradient_init, gradien
         if t == 0:
             break
         matrix = _transition_index(t, count)
+        inverse = 1.0 / scales[t]
         for j in range(states):
-            weighted[j] = shifted[t, j] * backward[j] / scales[t]
+            weighted[j] = shifted[t, j] * backward[j] * inverse
         for i in range(states):
             running = 0.0
             for j in range(states):
-                transition = math.exp(log_transitions[matrix, i, j])
+                step = transitions[matrix, i, j] * weighted[j]
                 # xi_t(i, j) = alpha_{t-1}(i) P_ij omega_t(j) beta_t(j) / c_t (Stan's hmm_marginal)
-                gradient_transitions[matrix, i, j] += filtered[t - 1, i] * transition * weighted[j]
-                running += transition * weighted[j]
+                gradient_transitions[matrix, i, j] += filtered[t - 1, i] * step
+                running += step
             backward[i] = running
     for j in range(states):
         gradient_init[j] = gradient_emission[0, j]
+    return total
 
 
 def _as_three_dimensional(log_transitions: np.ndarray) -> np.ndarray:
@@ -235,31 +266,37 @@ class HMMLogLikelihood(Op):
 
     def pullback(self, inputs, outputs, output_gradients) -> list:
         [output_gradient] = output_gradients
-        gradients = HMMLogLikelihoodGradient(self.time_varying)(*inputs)
+        gradients = HMMLogLikelihoodGradient(self.time_varying)(*inputs)[1:]
         return [output_gradient * gradient for gradient in gradients]
 
 
 class HMMLogLikelihoodGradient(Op):
-    """The three partial derivatives of :class:`HMMLogLikelihood` (forward-backward, Stan's ``hmm_marginal``)."""
+    """The log marginal likelihood and its three partial derivatives (forward-backward, Stan's ``hmm_marginal``).
+
+    Outputs ``log_likelihood, d/d log_init, d/d log_transitions, d/d emission``:
+    the forward pass that the gradient needs gives the value too, so a graph
+    holding both ops takes the value from this one (:func:`_share_forward_pass`).
+    """
 
     __props__ = ("time_varying",)
 
     def __init__(self, time_varying: bool = False) -> None:
         self.time_varying = bool(time_varying)
         transitions = "(s,k,k)" if self.time_varying else "(k,k)"
-        self.gufunc_signature = f"(k),{transitions},(t,k)->(k),{transitions},(t,k)"
+        self.gufunc_signature = f"(k),{transitions},(t,k)->(),(k),{transitions},(t,k)"
 
     def make_node(self, log_init, log_transitions, emission) -> Apply:
         inputs = [pt.as_tensor(value, dtype="float64") for value in (log_init, log_transitions, emission)]
         _check_inputs(*inputs, self.time_varying)
-        return Apply(self, inputs, [variable.type() for variable in inputs])
+        return Apply(self, inputs, [pt.dscalar(), *[variable.type() for variable in inputs]])
 
     def perform(self, node, inputs, outputs) -> None:
-        for storage, gradient in zip(outputs, gradient_numpy(*inputs)):
+        outputs[0][0] = np.asarray(forward_numpy(*inputs), dtype=np.float64)
+        for storage, gradient in zip(outputs[1:], gradient_numpy(*inputs)):
             storage[0] = gradient
 
     def infer_shape(self, fgraph, node, input_shapes) -> list:
-        return list(input_shapes)
+        return [(), *input_shapes]
 
     def pullback(self, inputs, outputs, output_gradients) -> list:
         return [grad_not_implemented(self, index, variable, "second derivatives of the HMM forward algorithm")
@@ -279,7 +316,7 @@ def _numba_funcify_hmm_gradient(op, node, **kwargs):
 @numba_basic.numba_njit
 def _log_likelihood_shared(log_init, log_transitions, emission):
     steps, states = emission.shape
-    matrices = np.ascontiguousarray(log_transitions).reshape((1, states, states))
+    matrices = _exponentiated(np.ascontiguousarray(log_transitions)).reshape((1, states, states))
     work = np.empty((steps, states))
     shifted = np.empty((steps, states))
     scales = np.empty(steps)
@@ -289,10 +326,11 @@ def _log_likelihood_shared(log_init, log_transitions, emission):
 @numba_basic.numba_njit
 def _log_likelihood_time_varying(log_init, log_transitions, emission):
     steps, states = emission.shape
+    matrices = _exponentiated(np.ascontiguousarray(log_transitions))
     work = np.empty((steps, states))
     shifted = np.empty((steps, states))
     scales = np.empty(steps)
-    return np.array(_forward_kernel(log_init, log_transitions, emission, work, scales, shifted))
+    return np.array(_forward_kernel(log_init, matrices, emission, work, scales, shifted))
 
 
 @numba_basic.numba_njit
@@ -302,8 +340,8 @@ def _gradient_shared(log_init, log_transitions, emission):
     gradient_init = np.empty(states)
     gradient_transitions = np.empty((1, states, states))
     gradient_emission = np.empty(emission.shape)
-    _gradient_kernel(log_init, matrices, emission, gradient_init, gradient_transitions, gradient_emission)
-    return gradient_init, gradient_transitions.reshape((states, states)), gradient_emission
+    total = _gradient_kernel(log_init, matrices, emission, gradient_init, gradient_transitions, gradient_emission)
+    return np.array(total), gradient_init, gradient_transitions.reshape((states, states)), gradient_emission
 
 
 @numba_basic.numba_njit
@@ -311,8 +349,9 @@ def _gradient_time_varying(log_init, log_transitions, emission):
     gradient_init = np.empty(log_init.shape[0])
     gradient_transitions = np.empty(log_transitions.shape)
     gradient_emission = np.empty(emission.shape)
-    _gradient_kernel(log_init, log_transitions, emission, gradient_init, gradient_transitions, gradient_emission)
-    return gradient_init, gradient_transitions, gradient_emission
+    total = _gradient_kernel(log_init, np.ascontiguousarray(log_transitions), emission, gradient_init,
+                             gradient_transitions, gradient_emission)
+    return np.array(total), gradient_init, gradient_transitions, gradient_emission
 
 
 _NUMBA_LOG_LIKELIHOOD = {False: _log_likelihood_shared, True: _log_likelihood_time_varying}
@@ -328,4 +367,15 @@ def hmm_log_likelihood(log_init: TensorVariable, log_transitions: TensorVariable
 def hmm_posterior_marginals(log_init: TensorVariable, log_transitions: TensorVariable, emission: TensorVariable) -> TensorVariable:
     """``p(z_t = k | data)``, shape ``(T, K)``: the gradient with respect to the emissions."""
     log_transitions = pt.as_tensor(log_transitions)
-    return HMMLogLikelihoodGradient(time_varying=log_transitions.ndim == 3)(log_init, log_transitions, emission)[2]
+    return HMMLogLikelihoodGradient(time_varying=log_transitions.ndim == 3)(log_init, log_transitions, emission)[3]
+
+
+@register_specialize
+@node_rewriter([HMMLogLikelihood])
+def _share_forward_pass(fgraph, node):
+    """Take the value from the gradient op on the same inputs, if the graph has one: one forward pass, not two."""
+    for client, _ in fgraph.clients.get(node.inputs[2], []):
+        if (isinstance(client.op, HMMLogLikelihoodGradient) and client.op.time_varying == node.op.time_varying
+                and client.inputs == node.inputs):
+            return [client.outputs[0]]
+    return None

@@ -207,7 +207,7 @@ def test_zero_probabilities_give_finite_values_and_no_nan_gradients(compiled_fun
 
 def test_numpy_gradient_is_the_reference_of_the_ops():
     inputs = _hmm_inputs(True, seed=4)
-    for reference, computed in zip(gradient_numpy(*inputs), _compiled(True, "FAST_COMPILE")(*inputs)[1:4]):
+    for reference, computed in zip(gradient_numpy(*inputs), _compiled(True, "FAST_COMPILE")(*inputs)[1:4], strict=True):
         np.testing.assert_allclose(computed, reference, rtol=1e-13)
 
 
@@ -257,3 +257,17 @@ def test_observed_chain_outside_the_states_is_rejected():
     with mg.Model():
         with pytest.raises(ValueError, match="'z'"):
             mg.DiscreteMarkovChain("z", P=P_SHARED, init_dist=mg.Categorical.dist(p=INIT), observed=np.array([0, 1, 3, 1]))
+
+
+@pytest.mark.parametrize("mode", ["FAST_COMPILE", "NUMBA"])
+def test_tiny_normalising_constants_do_not_underflow(compiled_functions, mode):
+    # transitions of 1e-180 at every step: two consecutive scales multiply below the smallest double
+    steps = 40
+    log_init = np.log([0.5, 0.5])
+    log_transitions = np.log([[1 - 1e-180, 1e-180], [1e-180, 1 - 1e-180]])
+    emission = np.zeros((steps, 2))
+    emission[::2, 1] = -3000.0
+    emission[1::2, 0] = -3000.0
+    value = compiled_functions[False, mode](log_init, log_transitions, emission)[0]
+    # best path alternates: log 0.5 + (steps - 1) * log(1e-180); the other paths are far smaller
+    np.testing.assert_allclose(value, np.log(0.5) + (steps - 1) * np.log(1e-180), rtol=1e-10)

@@ -1,6 +1,12 @@
 """Hidden Markov models: the chain summed out by the forward algorithm, its paths recovered by FFBS."""
 
 import itertools
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytensor.tensor as pt
@@ -203,3 +209,51 @@ def test_two_state_hmm_with_dirichlet_rows_recovers_simulated_parameters():
         draws = posterior[name].values.reshape((-1,) + np.shape(truth))
         assert np.all(np.abs(draws.mean(axis=0) - truth) < 4 * draws.std(axis=0)), name
     assert (posterior["z"].values.mean(axis=(0, 1)).round() == path).mean() > 0.9
+
+
+# ---------------------------------------------------------------- the compiled model is cached on disk
+CACHED_HMM = textwrap.dedent(
+    """
+    import json, warnings
+    import numpy as np
+    import mixgraph as mg
+    from mixgraph.compile import compile_numba_logp, flat_layout
+    from mixgraph.point import initial_point
+
+    observed = np.sin(np.arange(40.0))
+    with mg.Model() as model:
+        rows = mg.Dirichlet("P", a=np.ones((3, 3)))
+        mu = mg.Normal("mu", 0.0, 2.0, shape=3)
+        chain = mg.DiscreteMarkovChain("z", P=rows, shape=(40,))
+        mg.Normal("y", mu[chain], 0.5, observed=observed)
+    marginal = mg.marginalize(model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        point = initial_point(marginal, None)
+        layout = flat_layout(point, [value.name for value in marginal.value_vars])
+        compiled = compile_numba_logp(marginal, layout)
+        gradient = np.zeros(layout.size)
+        logp = compiled.logp_fn(np.zeros(layout.size), gradient, compiled.float_data, compiled.int_data)
+    stats = compiled.logp_fn.stats
+    print(json.dumps({
+        "logp": float(logp), "gradient": gradient.tolist(),
+        "warnings": [str(warning.message) for warning in caught if "cache" in str(warning.message).lower()],
+        "cache_hits": int(sum(stats.cache_hits.values())), "cache_misses": int(sum(stats.cache_misses.values())),
+    }))
+    """
+)
+
+
+def _run_in_fresh_process(cache_directory) -> dict:
+    environment = dict(os.environ, MIXGRAPH_CACHE=str(cache_directory))
+    result = subprocess.run([sys.executable, "-c", CACHED_HMM], capture_output=True, text=True, env=environment,
+                            check=True, cwd=Path(__file__).resolve().parent.parent.parent)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_hmm_log_density_and_gradient_load_from_disk_in_a_new_process(tmp_path):
+    first = _run_in_fresh_process(tmp_path)
+    second = _run_in_fresh_process(tmp_path)
+    assert first["warnings"] == [] and second["warnings"] == []
+    assert np.isfinite(first["logp"]) and first["logp"] == second["logp"] and first["gradient"] == second["gradient"]
+    assert second["cache_hits"] == 1 and second["cache_misses"] == 0
