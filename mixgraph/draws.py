@@ -38,6 +38,9 @@ def _compile_batched(model: Any, layout: FlatLayout, outputs: list) -> Callable:
     position, per_point = _in_position(model, layout, outputs)
     batch = pt.matrix("positions", dtype="float64")
     vectorized = vectorize_graph(per_point, {position: batch})
+    # an output that does not depend on the position (a constant parameter) gets the batch axis too
+    vectorized = [pt.broadcast_to(pt.expand_dims(output, 0), (batch.shape[0], *output.shape))
+                  if output.ndim == point.ndim else output for output, point in zip(vectorized, per_point)]
     return pytensor.function([batch], vectorized, mode=QUICK_MODE, on_unused_input="ignore")
 
 

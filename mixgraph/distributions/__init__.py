@@ -16,6 +16,7 @@ from mixgraph.distributions.discrete import Bernoulli, Binomial, Geometric, Nega
 from mixgraph.distributions.dirichlet_multinomial import DirichletMultinomial
 from mixgraph.distributions.discrete_bounded import Categorical, DiracDelta, DiscreteUniform
 from mixgraph.distributions.heavy_tailed import Cauchy, HalfCauchy, HalfStudentT, StudentT
+from mixgraph.distributions.markov import DiscreteMarkovChain
 from mixgraph.distributions.lkj import LKJCorr, expand_packed_triangular
 from mixgraph.distributions.lkj_cholesky import LKJCholeskyCov
 from mixgraph.distributions.mixture import Mixture, NormalMixture
@@ -36,7 +37,7 @@ from mixgraph.distributions.zero_inflated import (
 __all__ = [
     "transforms",
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "DiracDelta", "Dirichlet", "DirichletMultinomial",
-    "DiscreteUniform", "Distribution", "Exponential", "Flat", "Gamma", "Geometric", "HalfCauchy",
+    "DiscreteMarkovChain", "DiscreteUniform", "Distribution", "Exponential", "Flat", "Gamma", "Geometric", "HalfCauchy",
     "HalfFlat", "HalfNormal", "HalfStudentT", "InverseGamma", "LKJCholeskyCov", "LKJCorr",
     "Laplace", "LogNormal", "Lognormal", "Logistic", "Multinomial", "MvNormal", "NegativeBinomial", "Normal",
     "Mixture", "NormalMixture", "HurdleGamma", "HurdleLogNormal", "HurdleNegativeBinomial", "HurdlePoisson",

@@ -31,9 +31,11 @@ from pytensor.graph.replace import vectorize_graph
 from pytensor.graph.traversal import ancestors
 from pytensor.tensor import TensorVariable
 
+from mixgraph.distributions.markov import DiscreteMarkovChainRV
 from mixgraph.distributions.mixture_op import safe_logsumexp
 from mixgraph.logprob import model_logp_terms
 from mixgraph.marginal.joint import merge_groups
+from mixgraph.marginal.markov import is_markov_group, markov_marginal_term
 from mixgraph.marginal.structure import Coupling, find_coupling
 from mixgraph.marginal.support import MarginalizationError, finite_support, is_discrete
 from mixgraph.point import initial_point
@@ -91,10 +93,12 @@ def discrete_latents(model: Any) -> list[TensorVariable]:
     return [rv for rv in model.free_RVs if is_discrete(rv)]
 
 
-def enumerated_logps(group: MarginalGroup, terms: dict[str, TensorVariable]) -> TensorVariable:
+def enumerated_logps(group: MarginalGroup, terms: dict[str, TensorVariable], include_latent: bool = True) -> TensorVariable:
     """``log p(z = v) + sum of the dependents' terms`` at every enumerated value ``v``.
 
-    Returns shape ``(K, *latent shape)`` element-wise and ``(configurations,)`` jointly.
+    Returns shape ``(K, *latent shape)`` element-wise and ``(configurations,)``
+    jointly. With ``include_latent=False``, only the dependents' terms (the
+    emission log-likelihoods of a Markov chain).
     """
     members = group.members
     pieces = [terms[member.latent.name] for member in members] + [terms[name] for name in group.dependents]
@@ -103,11 +107,18 @@ def enumerated_logps(group: MarginalGroup, terms: dict[str, TensorVariable]) -> 
     if not group.coupling.elementwise:  # every term summed to one value per configuration
         return pt.add(*[pt.sum(term, axis=tuple(range(1, term.ndim))) if term.ndim > 1 else term
                         for term in vectorized])
-    total = pt.add(*vectorized[: len(members)])  # element-wise members share one shape
+    # element-wise members share one shape
+    total = pt.add(*vectorized[: len(members)]) if include_latent else pt.zeros(group.configurations.shape)
     for name, term in zip(group.dependents, vectorized[len(members):]):
         axes = tuple(axis + 1 for axis in group.coupling.summed_axes[name])  # after the enumeration axis
         total = total + (pt.sum(term, axis=axes) if axes else term)
     return total
+
+
+def _marginal_term(source: Any, group: MarginalGroup, terms: dict) -> TensorVariable:
+    if is_markov_group(group):  # the forward algorithm over the per-state emissions
+        return markov_marginal_term(group, enumerated_logps(group, terms, include_latent=False), source)
+    return safe_logsumexp(enumerated_logps(group, terms), axis=0)
 
 
 def marginal_logp_terms(source: Any, groups: Sequence[MarginalGroup], *, jacobian: bool = True) -> dict:
@@ -115,7 +126,7 @@ def marginal_logp_terms(source: Any, groups: Sequence[MarginalGroup], *, jacobia
     terms = model_logp_terms(source, jacobian=jacobian)
     marginal_terms = {}
     for group in groups:
-        marginal_terms[group.term_name] = safe_logsumexp(enumerated_logps(group, terms), axis=0)
+        marginal_terms[group.term_name] = _marginal_term(source, group, terms)
     for group in groups:
         for name in (*group.latent_names, *group.dependents):
             terms.pop(name)
@@ -143,6 +154,20 @@ def _configurations(latent: TensorVariable, support: np.ndarray, shape: tuple, c
         )
     combinations = np.array(list(itertools.product(support, repeat=size)), dtype=support.dtype)
     return combinations.reshape((count,) + shape)
+
+
+def _check_markov_alone(groups: list[MarginalGroup]) -> None:
+    """A Markov chain is summed out by the forward algorithm on its own; it cannot share a joint axis."""
+    for group in groups:
+        chains = [member.latent.name for member in group.members
+                  if isinstance(member.latent.owner.op, DiscreteMarkovChainRV)]
+        if chains and group.partners:
+            raise MarginalizationError(
+                f"The hidden Markov chain '{chains[0]}' shares a dependent with the latent(s) "
+                f"{[name for name in group.latent_names if name != chains[0]]}: a chain is summed out by "
+                f"the forward algorithm on its own. Give each its own dependents, or fold the other "
+                f"latent into the chain's states (a chain over pairs of states)."
+            )
 
 
 def _group(model: Any, latent: TensorVariable, terms: dict, point: dict) -> MarginalGroup:
@@ -236,5 +261,6 @@ def marginalize(model: Any = None, var_names: Sequence[str] | None = None) -> An
         point = initial_point(model)
         groups = [_group(model, latent, terms, point) for latent in latents]
         groups = merge_groups(groups, MAX_JOINT_CONFIGURATIONS)
+        _check_markov_alone(groups)
         cache[key] = _marginal_copy(model, groups)
     return cache[key]

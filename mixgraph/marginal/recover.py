@@ -23,6 +23,12 @@ from mixgraph.distributions.mixture_op import safe_logsumexp
 from mixgraph.draws import evaluate_on_draws
 from mixgraph.logprob import constrained_values, model_logp_terms
 from mixgraph.marginal.enumerate import MarginalGroup, enumerated_logps
+from mixgraph.marginal.markov import (
+    is_markov_group,
+    markov_posterior_marginals,
+    markov_recovery_inputs,
+    recover_markov,
+)
 from mixgraph.marginal.support import MarginalizationError
 from mixgraph.point import QUICK_MODE
 from mixgraph.registry import distribution_parameters
@@ -32,12 +38,34 @@ __all__ = ["conditional_log_probabilities", "recover_latents", "recovered_poster
 
 
 def conditional_log_probabilities(marginal_model: Any) -> list[TensorVariable]:
-    """Per latent: ``log p(z = v | everything else)``, normalised over the enumeration axis (axis 0)."""
-    terms = model_logp_terms(marginal_model.marginal_source)
+    """Per latent: ``log p(z = v | everything else)``, normalised over the enumeration axis (axis 0).
+
+    A Markov chain gives its smoothed marginals ``log p(z_t = k | ...)``, shape ``(T, K)``.
+    """
+    source = marginal_model.marginal_source
+    terms = model_logp_terms(source)
     outputs = []
     for group in marginal_model.marginal_groups:
+        if is_markov_group(group):
+            marginals = markov_posterior_marginals(group, enumerated_logps(group, terms, include_latent=False), source)
+            outputs.append(pt.log(marginals))
+            continue
         logps = enumerated_logps(group, terms)
         outputs.append(logps - pt.expand_dims(safe_logsumexp(logps, axis=0), 0))
+    return outputs
+
+
+def _recovery_outputs(marginal_model: Any) -> list[list[TensorVariable]]:
+    """Per latent, the graphs its draws are made from: normalised log-probabilities, or FFBS's inputs."""
+    source = marginal_model.marginal_source
+    terms = model_logp_terms(source)
+    outputs = []
+    for group in marginal_model.marginal_groups:
+        if is_markov_group(group):
+            outputs.append(markov_recovery_inputs(group, enumerated_logps(group, terms, include_latent=False), source))
+        else:
+            logps = enumerated_logps(group, terms)
+            outputs.append([logps - pt.expand_dims(safe_logsumexp(logps, axis=0), 0)])
     return outputs
 
 
@@ -113,19 +141,27 @@ def recover_latents(
         return {member.latent.name: np.zeros(positions.shape[:2] + member.configurations.shape[1:],
                                              dtype=member.latent.dtype)
                 for group in groups for member in group.members}
+    counts = [3 if is_markov_group(group) else 1 for group in groups]
     flat = positions.reshape((-1, positions.shape[-1]))
-    chunks = [evaluate_on_draws(marginal_model, layout, lambda: conditional_log_probabilities(marginal_model),
+    chunks = [evaluate_on_draws(marginal_model, layout,
+                                lambda: [graph for outputs in _recovery_outputs(marginal_model) for graph in outputs],
                                 flat[start: start + RECOVERY_CHUNK], purpose="marginal-recover")
               for start in range(0, flat.shape[0], RECOVERY_CHUNK)]
     values = [np.concatenate(parts).reshape(positions.shape[:2] + parts[0].shape[1:]) for parts in zip(*chunks)]
     rng = np.random.default_rng(seed)
     recovered = {}
-    for group, log_probabilities in zip(groups, values):
-        recovered.update(_draw(group, log_probabilities, rng))
+    starts = np.cumsum([0] + counts)
+    for group, start, count in zip(groups, starts, counts):
+        if is_markov_group(group):
+            path, smoothed = recover_markov(*values[start: start + count], rng, include_logps)
+            recovered[group.latent.name] = path.astype(group.latent.dtype)
+            if include_logps:
+                recovered[f"lp_{group.latent.name}"] = smoothed
+            continue
+        recovered.update(_draw(group, values[start], rng))
         if include_logps:
             for member in group.members:
-                recovered[f"lp_{member.latent.name}"] = _per_element_log_probabilities(group, member,
-                                                                                        log_probabilities)
+                recovered[f"lp_{member.latent.name}"] = _per_element_log_probabilities(group, member, values[start])
     return recovered
 
 
@@ -182,6 +218,8 @@ def latent_probabilities(marginal_model: Any, latent_name: str) -> tuple[TensorV
     member = group.members[group.latent_names.index(latent_name)]
     [log_probabilities] = in_random_variables(marginal_model, [conditional_log_probabilities(marginal_model)[index]])
     probabilities = pt.exp(log_probabilities)
+    if is_markov_group(group):  # already (T, K)
+        return probabilities, group
     if group.coupling.elementwise:
         moved = pt.moveaxis(probabilities, 0, -1)
         if not group.partners:
@@ -217,6 +255,14 @@ def observed_log_likelihood(marginal_model: Any, names: list[str]) -> list[Tenso
     """
     terms = model_logp_terms(marginal_model, jacobian=False)
     for name in names:
+        markov = [group for group in marginal_model.marginal_groups if is_markov_group(group) and name in group.dependents]
+        if markov:
+            raise MarginalizationError(
+                f"the log-likelihood of '{name}' does not split into one term per observation: its "
+                f"observations depend on each other through the hidden Markov chain '{markov[0].latent.name}', "
+                f"which is summed out jointly by the forward algorithm. Compare such models by their total "
+                f"marginal log-likelihood (model.logp), not with element-wise LOO."
+            )
         if name not in terms:
             group = next(group for group in marginal_model.marginal_groups if name in group.dependents)
             raise MarginalizationError(

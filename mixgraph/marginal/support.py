@@ -19,6 +19,7 @@ from pytensor.tensor.random import basic as random_ops
 from pytensor.tensor.random.op import RandomVariable
 
 from mixgraph.distributions.discrete_bounded import DiscreteUniformRV
+from mixgraph.distributions.markov import DiscreteMarkovChainRV
 from mixgraph.registry import distribution_parameters
 
 __all__ = ["MarginalizationError", "is_discrete", "finite_support", "MAX_SUPPORT_SIZE"]
@@ -62,8 +63,8 @@ def _infinite_support_error(rv: TensorVariable) -> MarginalizationError:
     if not any(name.lower() in family.lower() for name in INFINITE_FAMILIES):
         return MarginalizationError(
             f"Variable '{rv.name}' is a free discrete {family} variable, which cannot be summed out "
-            f"automatically (only Bernoulli, Categorical, DiscreteUniform and Binomial with constant n "
-            f"can), and NUTS cannot sample it. Fixes: rewrite it with one of those families, or write the "
+            f"automatically (only Bernoulli, Categorical, DiscreteUniform, DiscreteMarkovChain and Binomial "
+            f"with constant n can), and NUTS cannot sample it. Fixes: rewrite it with one of those families, or write the "
             f"likelihood that depends on it as a Mixture (mg.Mixture)."
         )
     return MarginalizationError(
@@ -104,6 +105,8 @@ def finite_support(rv: TensorVariable) -> np.ndarray:
         support = _categorical_support(rv, parameters[0])
     elif isinstance(op, DiscreteUniformRV):
         support = _bounded_support(rv, parameters[0], parameters[1], "lower and upper bounds")
+    elif isinstance(op, DiscreteMarkovChainRV):
+        support = _categorical_support(rv, parameters[1])
     elif isinstance(op, random_ops.BinomialRV):
         support = _bounded_support(rv, 0, parameters[0], "number of trials n")
     else:
