@@ -90,11 +90,24 @@ def _mixing_messages(idata: Any, chains: int, max_rhat: float, min_ess_per_chain
     return messages
 
 
+def _is_recovered_log_probability(posterior: Any, name: str) -> bool:
+    """``lp_z`` beside an integer ``z``: the conditional log-probabilities of a summed-out latent.
+
+    They are functions of the continuous draws (``idata_kwargs={"marginal_logp": True}``),
+    whose R-hat and ESS are already checked; their own (per state and element) only repeat them.
+    """
+    latent = name[3:]
+    return (name.startswith("lp_") and latent in posterior.data_vars
+            and np.issubdtype(posterior[latent].dtype, np.integer))
+
+
 def _varying_variables(posterior: Any) -> list[str]:
     """Posterior variables with at least one entry that is not constant over all draws."""
     names = []
     for name, values in posterior.data_vars.items():
         array = np.asarray(values)
+        if _is_recovered_log_probability(posterior, str(name)):
+            continue
         if array.size and np.issubdtype(array.dtype, np.number) and np.ptp(array.reshape(-1)) > 0:
             names.append(str(name))
     return names
