@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
-__all__ = ["chain_disagreement_messages", "stack_chains", "LOG_DENSITY_GAP"]
+__all__ = ["chain_disagreement_messages", "warmup_disagreement_messages", "stack_chains", "LOG_DENSITY_GAP"]
 
 LOG_DENSITY_GAP = 3.0
 """A chain is flagged when its mean log-density is more than this many within-chain
@@ -57,6 +57,55 @@ def _most_different_variables(posterior: Any, low: int, best: int) -> list[str]:
             for _, label, mean_low, mean_best in scored[:_VARIABLES_SHOWN]]
 
 
+def _low_chains(log_densities: np.ndarray, gap: float) -> tuple[np.ndarray, float, int, list[int]]:
+    """Every chain's mean log-density, the within-chain spread, the best chain and the chains far below it."""
+    means = log_densities.mean(axis=1)
+    spread = float(np.sqrt(np.mean(log_densities.var(axis=1))))
+    best = int(np.argmax(means))
+    low = [chain for chain in range(len(means)) if means[best] - means[chain] > gap * max(spread, 1e-12)]
+    return means, spread, best, low
+
+
+#: The share of warm-up, at its end, whose log-densities the after-warm-up check compares.
+WARMUP_SHARE_COMPARED = 0.25
+
+
+def warmup_disagreement_messages(warmup_log_densities: np.ndarray, gap: float = LOG_DENSITY_GAP) -> list[str]:
+    """The early form of :func:`chain_disagreement_messages`, from the log-densities of warm-up alone.
+
+    Compares the chains over the last quarter of warm-up, where the step
+    size and the mass matrix have settled, so that the warning can come
+    while the draws are still being made (no posterior exists yet, so no
+    variable is named; the check at the end names them).
+
+    Parameters
+    ----------
+    warmup_log_densities : ndarray of shape (chains, tune)
+    gap : float
+
+    Returns
+    -------
+    list of str
+        One message, or none when the chains agree (or warm-up is too short to tell).
+    """
+    log_densities = np.asarray(warmup_log_densities, dtype=float)
+    compared = int(log_densities.shape[1] * WARMUP_SHARE_COMPARED)
+    if log_densities.shape[0] < 2 or compared < 10:
+        return []
+    means, spread, best, low = _low_chains(log_densities[:, -compared:], gap)
+    if not low:
+        return []
+    listing = ", ".join(f"chain {chain}: {mean:.1f}" for chain, mean in enumerate(means))
+    return [
+        f"After warm-up, {'chains' if len(low) > 1 else 'chain'} {', '.join(str(chain) for chain in low)} "
+        f"{'sit' if len(low) > 1 else 'sits'} in a mode whose mean log-density over the last {compared} "
+        f"warm-up iterations is far below chain {best}'s (more than {gap:g} within-chain standard "
+        f"deviations, {spread:.2f}): {listing}. Sampling goes on; the same check after sampling names the "
+        f"variables that differ. Interrupt (Ctrl-C keeps the draws so far) and restart with init='auto' "
+        f"or initvals= near the dominant mode, or weigh the chains with mg.stack_chains(idata)."
+    ]
+
+
 def chain_disagreement_messages(idata: Any, gap: float = LOG_DENSITY_GAP) -> list[str]:
     """Name the chains whose mean log-density is far below the best chain's.
 
@@ -77,10 +126,7 @@ def chain_disagreement_messages(idata: Any, gap: float = LOG_DENSITY_GAP) -> lis
     log_densities = _chain_log_densities(idata)
     if log_densities is None or log_densities.shape[0] < 2 or log_densities.shape[1] < 2:
         return []
-    means = log_densities.mean(axis=1)
-    spread = float(np.sqrt(np.mean(log_densities.var(axis=1))))
-    best = int(np.argmax(means))
-    low = [chain for chain in range(len(means)) if means[best] - means[chain] > gap * max(spread, 1e-12)]
+    means, spread, best, low = _low_chains(log_densities, gap)
     if not low:
         return []
     listing = ", ".join(f"chain {chain}: {mean:.1f}" for chain, mean in enumerate(means))

@@ -185,7 +185,8 @@ def chain_runner(executor: Any, model: Any, compiled: CompiledLogp) -> Callable[
 
     def run(logp_fn, float_data, int_data, initial_positions, draws, tune, seed=None, target_accept=0.8,
             max_tree_depth=10, adaptation="nutpie", metric="diag", cores=None, progress=None,
-            initial_inverse_mass_matrix=None) -> ChainsResult:
+            initial_inverse_mass_matrix=None, on_tuned=None) -> ChainsResult:
+        # on_tuned is not called: a chain's warm-up is seen only when its task returns.
         if adaptation not in ADAPTATION_MODES:
             raise ValueError(f"adaptation must be one of {sorted(ADAPTATION_MODES)}, not {adaptation!r}")
         starts = np.atleast_2d(np.asarray(initial_positions, dtype=np.float64))

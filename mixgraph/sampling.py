@@ -17,6 +17,7 @@ import numpy as np
 
 from mixgraph import executors, marginal
 from mixgraph.compile import compile_numba_logp, flat_layout
+from mixgraph.chain_modes import warmup_disagreement_messages
 from mixgraph.convergence import ConvergenceWarning, check_convergence
 from mixgraph.draws import constrained_draws, log_likelihood_draws
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
@@ -106,7 +107,8 @@ def sample(
         ``{"marginal_logp": True}`` adds ``lp_<name>``, the conditional
         log-probability of every value of each summed-out discrete latent.
     compute_convergence_checks : bool
-        Warn about divergences, R-hat above 1.01 and low effective sample size.
+        Warn about divergences, R-hat above 1.01 and low effective sample size,
+        and, as soon as warm-up ends, about chains in modes of far lower log-density.
     model : Model, optional
     adaptation : {"nutpie", "stan"}
         Mass-matrix adaptation: from draws and gradients (default), or
@@ -170,6 +172,7 @@ def sample(
             seed=chain_seed, target_accept=target_accept, max_tree_depth=max_tree_depth,
             adaptation=adaptation, metric=metric, cores=cores, progress=bar.update,
             initial_inverse_mass_matrix=starts.inverse_mass_matrix,
+            on_tuned=_warn_disagreement_after_warmup if compute_convergence_checks else None,
         )
         guard.defer()  # a Ctrl-C from here on must not lose the draws
         bar.close()
@@ -183,6 +186,11 @@ def sample(
     if compute_convergence_checks and len(idata.posterior.draw) > 0:
         check_convergence(idata)
     return idata
+
+
+def _warn_disagreement_after_warmup(warmup_log_densities: np.ndarray) -> None:
+    for message in warmup_disagreement_messages(warmup_log_densities):
+        warnings.warn(message, ConvergenceWarning, stacklevel=2)
 
 
 def _warn_interrupted(result: Any, deferred: int) -> None:

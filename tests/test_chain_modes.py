@@ -8,9 +8,11 @@ import warnings
 import arviz as az
 import numpy as np
 import pytest
+from numba import njit
 
 import mixgraph as mg
-from mixgraph.chain_modes import chain_disagreement_messages
+from mixgraph.chain_modes import chain_disagreement_messages, warmup_disagreement_messages
+from mixgraph.mcmc.driver import run_chains
 from mixgraph.sampling import ConvergenceWarning
 
 CHAINS, DRAWS = 4, 300
@@ -85,3 +87,37 @@ def test_stacking_without_log_likelihood_says_how_to_get_it():
     idata = _idata([0.0] * 4, [[0, 0]] * 4)
     with pytest.raises(ValueError, match="compute_log_likelihood"):
         mg.stack_chains(idata)
+
+
+@njit(cache=True)
+def _two_unequal_modes_logp(position, grad_out, float_data, int_data):
+    """0.99 N(-20, 1) + 0.01 N(20, 1): modes 40 standard deviations apart, log-densities 4.6 apart."""
+    left = np.log(0.99) - 0.5 * (position[0] + 20.0) ** 2
+    right = np.log(0.01) - 0.5 * (position[0] - 20.0) ** 2
+    top = max(left, right)
+    total = top + np.log(np.exp(left - top) + np.exp(right - top))
+    grad_out[0] = -(position[0] + 20.0) * np.exp(left - total) - (position[0] - 20.0) * np.exp(right - total)
+    return total
+
+
+def test_warmup_check_names_the_chain_in_the_minor_mode_once_warm_up_ends():
+    seen = []
+    result = run_chains(_two_unequal_modes_logp, np.zeros(1), np.zeros(0, dtype=np.int64),
+                        np.array([[-20.0], [-20.0], [20.0]]), draws=50, tune=200, seed=4, cores=1,
+                        on_tuned=seen.append)
+    assert len(seen) == 1 and seen[0].shape == (3, 200)
+    np.testing.assert_array_equal(seen[0], result.stats["lp"][:, :200])
+    [message] = warmup_disagreement_messages(seen[0])
+    assert message.startswith("After warm-up, chain 2 sits in a mode") and re.search(r"chain [01]'s", message)
+    # the chains in the dominant mode alone agree
+    assert warmup_disagreement_messages(seen[0][:2]) == []
+
+
+def test_warmup_check_stays_quiet_for_healthy_or_short_warm_up():
+    rng = np.random.default_rng(2)
+    healthy = -0.5 * rng.chisquare(3, size=(4, 400))
+    assert warmup_disagreement_messages(healthy) == []
+    planted = healthy.copy()
+    planted[1] -= 10.0
+    assert "chain 1 sits" in warmup_disagreement_messages(planted)[0]
+    assert warmup_disagreement_messages(planted[:, :20]) == []  # 5 iterations compared: too few to tell

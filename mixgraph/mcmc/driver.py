@@ -197,6 +197,20 @@ def _init_states(logp_fn, float_data, int_data, generators, initial_positions, s
     return states
 
 
+def _reporting(progress, on_tuned, completed, stats, tune) -> Callable[[int], None]:
+    """The main thread's report: progress, and once every chain is past warm-up, ``on_tuned``."""
+    tuned_reported = [on_tuned is None or tune == 0]
+
+    def report(total: int) -> None:
+        if progress is not None:
+            progress(total)
+        if not tuned_reported[0] and min(completed) >= tune:
+            tuned_reported[0] = True  # warm-up rows are final: the workers write later rows only
+            on_tuned(stats[:, :tune, STAT_NAMES.index("lp")].copy())
+
+    return report
+
+
 def _wait_for_chains(futures, completed, progress, stop_event) -> bool:
     """Main-thread loop: report progress; on Ctrl-C set the stop flag. Return True if stopped."""
     try:
@@ -231,6 +245,7 @@ def run_chains(
     chunk_size: int = 50,
     stop_event: threading.Event | None = None,
     initial_inverse_mass_matrix: np.ndarray | None = None,
+    on_tuned: Callable[[np.ndarray], None] | None = None,
 ) -> ChainsResult:
     """Sample several NUTS chains in parallel threads.
 
@@ -266,6 +281,10 @@ def run_chains(
     initial_inverse_mass_matrix : ndarray of shape (chains, dim), optional
         Each chain's starting diagonal metric (positive), e.g. the variances
         of a Pathfinder approximation; by default the adaptation's own start.
+    on_tuned : callable, optional
+        Called once from the main thread, as soon as every chain has finished
+        warm-up, with the warm-up log-densities, shape ``(chains, tune)``
+        (e.g. to warn early about chains in different modes).
 
     Returns
     -------
@@ -299,9 +318,9 @@ def run_chains(
                         stats[chain], completed, chain, stop_event)
             for chain in range(chains)
         ]
-        stopped = _wait_for_chains(futures, completed, progress, stop_event)
-    if progress is not None:
-        progress(int(sum(completed)))
+        report = _reporting(progress, on_tuned, completed, stats, int(tune))
+        stopped = _wait_for_chains(futures, completed, report, stop_event)
+    report(int(sum(completed)))
     n_completed = np.array(completed, dtype=np.int64)
     interrupted = bool(stopped and np.any(n_completed < tune + draws))
     return ChainsResult(positions, _stats_dict(stats), n_completed, interrupted)
