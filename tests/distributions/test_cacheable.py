@@ -9,10 +9,6 @@ cache in a fresh process.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -27,6 +23,7 @@ from test_continuous import CASES as CONTINUOUS_CASES
 from test_discrete import CASES as DISCRETE_CASES
 
 import mixgraph as mg
+from fresh_process import run_in_fresh_process
 import mixgraph.compile  # noqa: F401  (registers the pure-Numba special functions)
 
 def _scalar_ops(op):
@@ -143,18 +140,10 @@ CACHED_MODEL = textwrap.dedent(
 )
 
 
-def _run_in_fresh_process(cache_directory) -> dict:
-    environment = dict(os.environ, MIXGRAPH_CACHE=str(cache_directory))
-    result = subprocess.run(
-        [sys.executable, "-c", CACHED_MODEL], capture_output=True, text=True, env=environment, check=True,
-        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
 
 def test_gammaln_erfcx_scan_and_constant_array_model_loads_from_disk_in_a_new_process(tmp_path):
-    first = _run_in_fresh_process(tmp_path)
-    second = _run_in_fresh_process(tmp_path)
+    first = run_in_fresh_process(CACHED_MODEL, tmp_path)
+    second = run_in_fresh_process(CACHED_MODEL, tmp_path)
     assert first["warnings"] == [] and second["warnings"] == []
     assert np.isfinite(first["logp"]) and first["logp"] == second["logp"]
     np.testing.assert_allclose(first["logp"], first["reference_logp"], rtol=1e-12)

@@ -10,10 +10,6 @@ weights, components at ``-inf`` and invalid parameters.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +21,7 @@ import pytest
 from pytensor.compile.mode import Mode, get_mode
 
 import mixgraph as mg
+from fresh_process import run_in_fresh_process
 from mixgraph.compile import stabilize_graph
 from mixgraph.distributions.mixture_fused import FusedMixtureLogp, generic_only
 
@@ -282,18 +279,10 @@ MODEL_SCRIPT = textwrap.dedent(
 )
 
 
-def _run_model_script(cache_directory, *arguments: str) -> dict:
-    environment = dict(os.environ, MIXGRAPH_CACHE=str(cache_directory))
-    result = subprocess.run(
-        [sys.executable, "-c", MODEL_SCRIPT, *arguments], capture_output=True, text=True, env=environment, check=True,
-        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
 
 def test_compiled_model_uses_the_fused_op_matches_generic_and_loads_from_disk(tmp_path):
-    first = _run_model_script(tmp_path, "compare")
-    second = _run_model_script(tmp_path)
+    first = run_in_fresh_process(MODEL_SCRIPT, tmp_path, "compare")
+    second = run_in_fresh_process(MODEL_SCRIPT, tmp_path)
     assert first["fused_nodes"] == 2 and first["generic_nodes"] == 0
     assert np.isfinite(first["logp"])
     np.testing.assert_allclose(first["logp"], first["generic_logp"], rtol=1e-10)

@@ -1,19 +1,15 @@
 """Hidden Markov models: the chain summed out by the forward algorithm, its paths recovered by FFBS."""
 
 import itertools
-import json
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytensor.tensor as pt
 import pytest
-from scipy import special, stats
+from scipy import special
 
 import mixgraph as mg
+from fresh_process import run_in_fresh_process
 from mixgraph.marginal import MarginalizationError
 from mixgraph.marginal.markov import recover_markov
 
@@ -244,16 +240,10 @@ CACHED_HMM = textwrap.dedent(
 )
 
 
-def _run_in_fresh_process(cache_directory) -> dict:
-    environment = dict(os.environ, MIXGRAPH_CACHE=str(cache_directory))
-    result = subprocess.run([sys.executable, "-c", CACHED_HMM], capture_output=True, text=True, env=environment,
-                            check=True, cwd=Path(__file__).resolve().parent.parent.parent)
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
 
 def test_hmm_log_density_and_gradient_load_from_disk_in_a_new_process(tmp_path):
-    first = _run_in_fresh_process(tmp_path)
-    second = _run_in_fresh_process(tmp_path)
+    first = run_in_fresh_process(CACHED_HMM, tmp_path)
+    second = run_in_fresh_process(CACHED_HMM, tmp_path)
     assert first["warnings"] == [] and second["warnings"] == []
     assert np.isfinite(first["logp"]) and first["logp"] == second["logp"] and first["gradient"] == second["gradient"]
     assert second["cache_hits"] == 1 and second["cache_misses"] == 0
