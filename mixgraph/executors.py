@@ -14,8 +14,8 @@ compiles a graph once, or loads it from the disk caches, and keeps it in a
 per-process cache keyed on the graph for later tasks.
 
 **Fits.** :func:`sample_many` runs one whole :func:`mixgraph.sample` per data
-set as a task. Models of one structure with data of the same shapes share
-one graph key, so they compile once per worker, not once per data set.
+set as a task. Models of one structure share one graph key whatever their
+data's lengths, so they compile once per worker, not once per data set.
 
 A Dask worker that dies has its tasks rerun on another worker by the
 scheduler (``distributed.scheduler.allowed-failures``, 3 by default), with
@@ -36,12 +36,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from mixgraph.compile import CompiledLogp, LogpSource, load_logp_source, logp_source
+from mixgraph.compile_adapter import is_compiled
 from mixgraph.mcmc.driver import ChainsResult, run_chains
 from mixgraph.mcmc.kernel import ADAPTATION_MODES
 from mixgraph.progress import ProgressBar
 from mixgraph.validation import as_seed_sequence
 
-__all__ = ["FitError", "ChainOutcome", "chain_runner", "is_dask_client", "sample_many", "submit"]
+__all__ = ["FitError", "ChainOutcome", "chain_runner", "check_executor", "is_dask_client", "sample_many", "submit"]
 
 _POLL_SECONDS = 0.05
 
@@ -85,7 +86,8 @@ def submit(executor: Any, function: Callable, *args: Any, label: str = "mixgraph
     return executor.submit(function, *args)
 
 
-def _check_executor(executor: Any) -> None:
+def check_executor(executor: Any) -> None:
+    """Raise a TypeError now, before anything compiles, unless ``executor`` has ``submit()``."""
     if not callable(getattr(executor, "submit", None)):
         raise TypeError(
             f"executor must be a concurrent.futures.Executor or a distributed.Client (anything with "
@@ -97,9 +99,7 @@ def _run_chain_task(source: LogpSource, float_data, int_data, start, chain_seed,
                     inverse_mass_matrix=None) -> ChainOutcome:
     """Worker side: one chain, on the log-density compiled or loaded once per process."""
     began = time.perf_counter()
-    from mixgraph.compile import _COMPILED_BY_KEY
-
-    was_loaded = source.key in _COMPILED_BY_KEY
+    was_loaded = is_compiled(source.key)
     logp_fn = load_logp_source(source)
     loaded = time.perf_counter()
     given = None if inverse_mass_matrix is None else inverse_mass_matrix[None, :]
@@ -180,7 +180,7 @@ def chain_runner(executor: Any, model: Any, compiled: CompiledLogp) -> Callable[
         parallelism). Its result's ``attrs`` name the executor and any chain
         rerun after a worker died.
     """
-    _check_executor(executor)
+    check_executor(executor)
     source = logp_source(model, compiled.layout)
 
     def run(logp_fn, float_data, int_data, initial_positions, draws, tune, seed=None, target_accept=0.8,
@@ -322,7 +322,7 @@ def sample_many(
     if executor is None:
         results = _fit_here(build_model, keys, values, seeds, kwargs, bar)
     else:
-        _check_executor(executor)
+        check_executor(executor)
         kwargs.setdefault("cores", 1)
         results = _fit_there(executor, build_model, keys, values, seeds, kwargs, bar)
     bar.close()

@@ -146,6 +146,8 @@ def sample(
         draws, tune, chains, cores, target_accept, max_tree_depth, kwargs)
     init = check_init(init)
     check_metric_arguments(metric, adaptation)
+    if executor is not None:
+        executors.check_executor(executor)
     # Spawned once: a Generator seed is advanced by one draw. The first two
     # children are those of earlier versions, so that their draws are unchanged.
     chain_seeds = _seed_sequences(random_seed, 4)

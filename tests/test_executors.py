@@ -22,7 +22,8 @@ distributed = pytest.importorskip("distributed")
 
 DATA = np.random.default_rng(1).normal(1.0, 2.0, size=25)
 SETTINGS = {"draws": 150, "tune": 150, "progressbar": False, "compute_convergence_checks": False}
-COUNT_SETS = [np.random.default_rng(seed).poisson(3.0, size=12) for seed in range(6)]
+# Data sets of different lengths: one structure, so one compiled graph.
+COUNT_SETS = [np.random.default_rng(seed).poisson(3.0, size=12 + 3 * seed) for seed in range(6)]
 
 
 def build_normal(data):
@@ -75,7 +76,7 @@ def test_process_pool_gives_the_draws_of_a_local_run(local_normal):
     assert remote.posterior.attrs["executor"] == "concurrent.futures.process.ProcessPoolExecutor"
 
 
-def test_same_structure_and_shapes_compile_once_per_process():
+def test_same_structure_with_data_of_other_lengths_compiles_once_per_process():
     first, second = build_poisson(COUNT_SETS[0]), build_poisson(COUNT_SETS[1])
     layout = flat_layout(initial_point(first, None), [value.name for value in first.value_vars])
     compiled_first, compiled_second = compile_numba_logp(first, layout), compile_numba_logp(second, layout)
@@ -103,7 +104,7 @@ def test_logp_source_round_trips_through_pickle():
 
 
 def fit_keys_per_worker(client):
-    return client.run(lambda: sorted(__import__("mixgraph.compile").compile._COMPILED_BY_KEY))
+    return client.run(lambda: sorted(__import__("mixgraph.compile_adapter").compile_adapter._COMPILED_BY_KEY))
 
 
 def test_sample_many_equals_local_fits_and_compiles_once_per_worker(client):
@@ -118,7 +119,7 @@ def test_sample_many_equals_local_fits_and_compiles_once_per_worker(client):
     children = np.random.SeedSequence(5).spawn(6)
     direct = mg.sample(model=build_poisson(COUNT_SETS[4]), chains=2, random_seed=children[4], **SETTINGS)
     assert_same_draws(direct, local[4])
-    # Six data sets of one structure and shape: at most one new compiled graph per worker.
+    # Six data sets of one structure, six lengths: at most one new compiled graph per worker.
     new_keys = {address: set(after[address]) - set(before.get(address, ())) for address in after}
     assert all(len(keys) <= 1 for keys in new_keys.values()), new_keys
     assert len(set().union(*new_keys.values())) == 1
@@ -210,3 +211,10 @@ def test_bad_arguments_are_rejected_early(call, message):
         warnings.simplefilter("ignore")
         with pytest.raises(TypeError, match=message):
             call()
+
+
+def test_a_bad_executor_is_rejected_before_the_model_compiles():
+    model = build_normal(DATA[:7])
+    with pytest.raises(TypeError, match="executor must be"):
+        mg.sample(model=model, executor="cluster", progressbar=False)
+    assert "_compiled_logp_cache" not in model.__dict__
