@@ -330,17 +330,31 @@ def sample_many(
 
 
 def _fit_here(build_model, keys, values, seeds, kwargs, bar) -> list:
+    """The fits one after another; a Ctrl-C stops them all (a fit it cut short keeps its draws)."""
     results = []
     for key, data, seed in zip(keys, values, seeds):
         try:
             outcome = _fit_task(build_model, data, seed, kwargs)
+        except KeyboardInterrupt:  # while building or compiling a model: outside sample()'s guard
+            break
         except Exception as error:  # noqa: BLE001 (the failed fit's slot holds it)
             results.append(FitError(key, error))
         else:
             _reemit(key, outcome, stacklevel=4)
             results.append(outcome.idata)
+            if _was_interrupted(outcome.idata):
+                break
         bar.update(len(results))
+    if len(results) < len(keys):
+        warnings.warn(f"Interrupted: returning the {len(results)} of {len(keys)} fits that had started; the "
+                      f"others hold a FitError and were not run.", RuntimeWarning, stacklevel=3)
+        results += [FitError(key, CancelledError("cancelled by Ctrl-C")) for key in keys[len(results):]]
     return results
+
+
+def _was_interrupted(idata: Any) -> bool:
+    stats = getattr(idata, "sample_stats", None)
+    return bool(stats is not None and stats.attrs.get("interrupted"))
 
 
 def _fit_there(executor, build_model, keys, values, seeds, kwargs, bar) -> list:

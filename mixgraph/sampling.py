@@ -184,6 +184,8 @@ def sample(
             {"recover_seed": recover_seed, **(idata_kwargs or {})}, timings=(began, compiled_at, sampled_at),
         )
         record_init(idata, starts)
+        if result.interrupted and hasattr(idata, "sample_stats"):
+            idata.sample_stats.attrs["interrupted"] = 1  # read by sample_many, which then stops
     _warn_interrupted(result, guard.deferred)
     if compute_convergence_checks and len(idata.posterior.draw) > 0:
         check_convergence(idata)

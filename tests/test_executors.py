@@ -6,8 +6,9 @@ import signal
 import threading
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 
+import arviz as az
 import numpy as np
 import pytest
 from scipy import stats
@@ -218,3 +219,45 @@ def test_a_bad_executor_is_rejected_before_the_model_compiles():
     with pytest.raises(TypeError, match="executor must be"):
         mg.sample(model=model, executor="cluster", progressbar=False)
     assert "_compiled_logp_cache" not in model.__dict__
+
+
+def test_ctrl_c_during_local_sample_many_stops_every_later_fit(monkeypatch):
+    from mixgraph import sampling as sampling_module
+
+    real_run_chains, calls = sampling_module.run_chains, []
+
+    def run_chains(*args, progress=None, **kwargs):
+        calls.append(len(calls))
+
+        def report(completed):
+            progress(completed)
+            if len(calls) == 3 and completed > 0 and not report.sent:  # Ctrl-C in the third fit
+                report.sent = True
+                signal.raise_signal(signal.SIGINT)
+
+        report.sent = False
+        return real_run_chains(*args, progress=report, **kwargs)
+
+    monkeypatch.setattr(sampling_module, "run_chains", run_chains)
+    settings = dict(SETTINGS, draws=20_000)  # the third fit is cut short, not finished
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fits = mg.sample_many(build_poisson, COUNT_SETS, random_seed=3, chains=1, **settings)
+    assert len(calls) == 3  # fits 4 to 6 never started
+    assert all(isinstance(fit, az.InferenceData) for fit in fits[:3])
+    assert 0 < fits[2].posterior.sizes["draw"] < 20_000 and fits[2].sample_stats.attrs["interrupted"] == 1
+    assert all(isinstance(fit, mg.FitError) and isinstance(fit.error, CancelledError) for fit in fits[3:])
+    assert any("Interrupted: returning the 3 of 6 fits" in str(warning.message) for warning in caught)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_while_a_local_fit_builds_its_model_keeps_the_finished_fits():
+    def build(counts):
+        if len(counts) == len(COUNT_SETS[1]):
+            raise KeyboardInterrupt  # as a Ctrl-C outside sample() arrives
+        return build_poisson(counts)
+
+    with pytest.warns(RuntimeWarning, match="Interrupted: returning the 1 of 6 fits"):
+        fits = mg.sample_many(build, COUNT_SETS, random_seed=3, chains=1, **SETTINGS)
+    assert isinstance(fits[0], az.InferenceData)
+    assert all(isinstance(fit, mg.FitError) and isinstance(fit.error, CancelledError) for fit in fits[1:])
