@@ -165,6 +165,12 @@ class IntervalTransform(Transform):
         return f"IntervalTransform(lower={self._fixed[0]}, upper={self._fixed[1]})"
 
 
+def _padded_with_zero(value):
+    """``[value, 0]`` along the last axis; for K = 1 (an empty ``value``) the single entry 0, so ``x = [1]``."""
+    column = pt.zeros([value.shape[axis] for axis in range(value.ndim - 1)] + [1], dtype=value.dtype)
+    return pt.concatenate([value, column], axis=-1)
+
+
 class SimplexTransform(Transform):
     """Additive log-ratio map from the simplex of length K to R^(K-1).
 
@@ -182,11 +188,10 @@ class SimplexTransform(Transform):
         return log_value[..., :-1] - pt.expand_dims(log_value[..., -1], -1)
 
     def backward(self, value, *inputs):
-        padded = pt.concatenate([value, pt.zeros_like(value[..., :1])], axis=-1)
-        return pt.special.softmax(padded, axis=-1)
+        return pt.special.softmax(_padded_with_zero(value), axis=-1)
 
     def log_jac_det(self, value, *inputs):
-        padded = pt.concatenate([value, pt.zeros_like(value[..., :1])], axis=-1)
+        padded = _padded_with_zero(value)
         length = pt.cast(padded.shape[-1], "float64")
         return pt.sum(value, axis=-1) - length * logsumexp(padded, axis=-1)
 

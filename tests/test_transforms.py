@@ -74,6 +74,37 @@ def test_backward_lands_in_support():
     assert np.all(np.isfinite(simplex_point)) and simplex_point.sum() == pytest.approx(1.0)
 
 
+def test_simplex_of_one_category_is_the_point_one():
+    # K = 1 (a one-component mixture in a loop over K): no free coordinate, x = [1], log |J| = 0
+    forward, backward, log_jac = _functions(transforms.simplex, ())
+    empty = np.zeros(0)
+    np.testing.assert_array_equal(backward(empty), [1.0])
+    assert forward(np.array([1.0])).shape == (0,)
+    assert log_jac(empty) == 0.0
+
+
+def test_one_component_dirichlet_mixture_is_the_component():
+    import scipy.stats as stats
+
+    import mixgraph as mg
+    from mixgraph.compile import compile_numba_logp, flat_layout
+    from mixgraph.point import initial_point
+
+    observed = np.array([-0.4, 0.3, 1.9, 0.8])
+    with mg.Model() as model:
+        weights = mg.Dirichlet("w", a=np.ones(1))
+        mg.NormalMixture("y", w=weights, mu=np.array([0.5]), sigma=1.0, observed=observed)
+        mg.Normal("x", 0.0, 1.0)
+    layout = flat_layout(initial_point(model, None), [value.name for value in model.value_vars])
+    assert layout.size == 1  # w has no free coordinate
+    compiled = compile_numba_logp(model, layout)
+    position, gradient = np.array([0.2]), np.zeros(1)
+    logp = compiled.logp_fn(position, gradient, compiled.float_data, compiled.int_data)
+    expected = stats.norm(0.5, 1.0).logpdf(observed).sum() + stats.norm().logpdf(0.2)
+    assert logp == pytest.approx(expected, rel=1e-12)
+    assert gradient[0] == pytest.approx(-0.2, rel=1e-12)
+
+
 def test_transform_names():
     assert transforms.Chain([transforms.log, transforms.ordered]).name == "log_ordered"
     assert transforms.simplex.ndim_reduced == 1
