@@ -109,11 +109,14 @@ def lbfgs_iterates(logp_fn, float_data, int_data, start, max_iterations, history
     positions, gradients : ndarray of shape (count, dim)
         The start and every accepted iterate (``count = 0`` when the
         log-density or its gradient is not finite at the start).
+    logps : ndarray of shape (count,)
+        The log-density at each (increasing: every step lowers ``-log p``).
     evaluations : int
     """
     dim = start.shape[0]
     positions = np.empty((max_iterations + 1, dim))
     gradients = np.empty((max_iterations + 1, dim))
+    logps = np.empty(max_iterations + 1)
     steps = np.zeros((history, dim))
     changes = np.zeros((history, dim))
     inverse_products = np.zeros(history)
@@ -123,9 +126,10 @@ def lbfgs_iterates(logp_fn, float_data, int_data, start, max_iterations, history
     objective = _evaluate(logp_fn, float_data, int_data, position, gradient)
     evaluations = 1
     if not np.isfinite(objective):
-        return positions[:0], gradients[:0], evaluations
+        return positions[:0], gradients[:0], logps[:0], evaluations
     positions[0] = position
     gradients[0] = -gradient
+    logps[0] = -objective
     count, stored, newest = 1, 0, -1
     for _ in range(max_iterations):
         if np.max(np.abs(gradient)) < gradient_tolerance:
@@ -154,10 +158,11 @@ def lbfgs_iterates(logp_fn, float_data, int_data, start, max_iterations, history
         objective = value
         positions[count] = position
         gradients[count] = -gradient
+        logps[count] = -objective
         count += 1
         if decrease <= relative_tolerance:
             break
-    return positions[:count].copy(), gradients[:count].copy(), evaluations
+    return positions[:count].copy(), gradients[:count].copy(), logps[:count].copy(), evaluations
 
 
 @njit(nogil=True, cache=True, error_model="numpy")

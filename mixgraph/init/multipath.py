@@ -17,9 +17,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mixgraph.init.pathfinder_path import PathResult, single_path
+from mixgraph.init.pathfinder_path import PathResult, lbfgs_path, path_from_iterates
 
-__all__ = ["MultiPathResult", "PathfinderFailure", "multi_path", "psis_log_weights"]
+__all__ = ["MultiPathResult", "PathfinderFailure", "multi_path", "pruning_threshold", "psis_log_weights"]
+
+GRADIENT_TOLERANCE = 1e-8
+"""L-BFGS stops when the largest entry of the gradient is below this."""
 
 VARIANCE_LIMITS = (1e-10, 1e10)
 """Variances handed to the sampler as a starting metric are clipped to this range (as its adaptation)."""
@@ -44,7 +47,7 @@ class MultiPathResult(NamedTuple):
         PSIS's shape estimate over all paths' draws (above 0.7: the
         approximation is poor and the weights unreliable).
     elbo : ndarray of shape (num_paths,)
-        Each path's best ELBO (-inf for a failed path).
+        Each path's best ELBO (-inf for a failed or pruned path).
     path_variances : ndarray of shape (num_paths, dim)
         Diagonal of each path's approximation (NaN for a failed path).
     evaluations : int
@@ -89,17 +92,42 @@ def _resample(rng: np.random.Generator, log_weights: np.ndarray, count: int, rep
     return rng.choice(weights.size, size=count, replace=replace, p=weights)
 
 
-def _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations) -> list[PathResult]:
+def pruning_threshold(final_logps: np.ndarray, prune_margin: float | None, dim: int) -> float:
+    """The log-density a path's optimum must reach to be given an approximation.
+
+    A path that ends in a mode whose highest log-density is ``m`` below the
+    best path's gets importance weights of order ``exp(-m)`` times a ratio
+    of the modes' volumes, about ``exp(0.5 * (log det Sigma_low - log det
+    Sigma_best))`` for normal modes: with ``m`` above ``prune_margin +
+    dim`` (a volume ratio of ``e`` per dimension allowed), its draws would
+    not survive PSIS resampling, so their ELBO and draws, the bulk of a
+    path's log-density evaluations, are not computed. ``None``: keep every path.
+    """
+    finite = final_logps[np.isfinite(final_logps)]
+    if prune_margin is None or finite.size == 0:
+        return -np.inf
+    return float(np.max(finite) - (prune_margin + dim))
+
+
+def _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations,
+               prune_margin=None) -> list[PathResult]:
+    arguments = (compiled.logp_fn, compiled.float_data, compiled.int_data)
+    paths = [lbfgs_path(*arguments, start, max_iterations, GRADIENT_TOLERANCE) for start in starts]
+    final_logps = np.array([path.logps[-1] if path.logps.size else -np.inf for path in paths])
+    threshold = pruning_threshold(final_logps, prune_margin, starts.shape[1])
     results = []
-    for start in starts:
-        results.append(single_path(compiled.logp_fn, compiled.float_data, compiled.int_data, start, rng,
-                                   num_draws_per_path, num_elbo_draws, max_iterations))
+    for path, final_logp in zip(paths, final_logps):
+        if final_logp >= threshold:
+            results.append(path_from_iterates(*arguments, path, rng, num_draws_per_path, num_elbo_draws))
+        else:
+            results.append(PathResult(None, -np.inf, np.zeros((0, starts.shape[1])), np.zeros(0), np.zeros(0),
+                                      path.positions.shape[0], path.evaluations))
     return results
 
 
 def multi_path(compiled, starts: np.ndarray, rng: np.random.Generator, num_draws: int,
                num_draws_per_path: int, num_elbo_draws: int = 10, max_iterations: int = 1000,
-               replace: bool = True) -> MultiPathResult:
+               replace: bool = True, prune_margin: float | None = None) -> MultiPathResult:
     """Pathfinder's Algorithm 2: one path per row of ``starts``, draws pooled and resampled.
 
     Parameters
@@ -120,13 +148,17 @@ def multi_path(compiled, starts: np.ndarray, rng: np.random.Generator, num_draws
     replace : bool
         Resample with replacement (as the paper); without, the draws are
         distinct (chain starts).
+    prune_margin : float, optional
+        Give no approximation to a path whose optimum is more than
+        ``prune_margin + dim`` below the best path's (:func:`pruning_threshold`);
+        None (default) keeps every path, as the paper.
 
     Raises
     ------
     PathfinderFailure
         When no path gave an approximation with a finite draw.
     """
-    results = _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations)
+    results = _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations, prune_margin)
     dim = starts.shape[1]
     draws = np.concatenate([result.draws for result in results]) if results else np.zeros((0, dim))
     logp = np.concatenate([result.logp for result in results]) if results else np.zeros(0)

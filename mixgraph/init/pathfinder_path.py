@@ -21,7 +21,9 @@ import numpy as np
 
 from mixgraph.init.lbfgs_numba import path_kernels
 
-__all__ = ["NormalApproximation", "PathResult", "lbfgs_path", "single_path"]
+__all__ = [
+    "LbfgsPath", "NormalApproximation", "PathResult", "lbfgs_path", "path_from_iterates", "single_path",
+]
 
 HISTORY_SIZE = 6
 """Correction pairs kept by L-BFGS and by the approximation (the paper's J = 6)."""
@@ -60,25 +62,23 @@ class PathResult(NamedTuple):
     evaluations: int
 
 
+class LbfgsPath(NamedTuple):
+    """The start and every accepted L-BFGS iterate, with ``grad log p`` and ``log p`` there."""
+
+    positions: np.ndarray  # (count, dim); no rows when the start is not finite
+    gradients: np.ndarray  # (count, dim)
+    logps: np.ndarray  # (count,), increasing
+    evaluations: int
+
+
 def lbfgs_path(logp_fn, float_data, int_data, start: np.ndarray, max_iterations: int,
-               gradient_tolerance: float, relative_tolerance: float = RELATIVE_TOLERANCE
-               ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Run L-BFGS on ``-log p`` from ``start``; return the iterates and ``grad log p`` at each.
-
-    The optimiser runs inside Numba (:mod:`mixgraph.init.lbfgs_numba`).
-
-    Returns
-    -------
-    positions, gradients : ndarray of shape (iterations + 1, dim)
-        The start and every accepted iterate, with the gradient of the
-        log-density there (Algorithm 1, line 2); no rows when the start is
-        not finite.
-    evaluations : int
-    """
+               gradient_tolerance: float, relative_tolerance: float = RELATIVE_TOLERANCE) -> LbfgsPath:
+    """Run L-BFGS on ``-log p`` from ``start`` (Algorithm 1, line 2), inside Numba
+    (:func:`mixgraph.init.lbfgs_numba.lbfgs_iterates`)."""
     lbfgs_iterates, _ = path_kernels()
     start = np.ascontiguousarray(start, dtype=np.float64)
-    return lbfgs_iterates(logp_fn, float_data, int_data, start, int(max_iterations), HISTORY_SIZE,
-                          float(gradient_tolerance), float(relative_tolerance))
+    return LbfgsPath(*lbfgs_iterates(logp_fn, float_data, int_data, start, int(max_iterations), HISTORY_SIZE,
+                                     float(gradient_tolerance), float(relative_tolerance)))
 
 
 def _updated_alpha(alpha: np.ndarray, step: np.ndarray, change: np.ndarray) -> np.ndarray:
@@ -206,10 +206,9 @@ def _approximation_at(positions: np.ndarray, gradients: np.ndarray, index: int) 
     raise IndexError(f"iterate {index} is not on a path of {positions.shape[0]} points")
 
 
-def single_path(logp_fn, float_data, int_data, start: np.ndarray, rng: np.random.Generator,
-                num_draws: int, num_elbo_draws: int = 10, max_iterations: int = 1000,
-                gradient_tolerance: float = 1e-8) -> PathResult:
-    """Pathfinder's Algorithm 1 from ``start``: the approximation with the best ELBO and its draws.
+def path_from_iterates(logp_fn, float_data, int_data, path: LbfgsPath, rng: np.random.Generator,
+                       num_draws: int, num_elbo_draws: int = 10) -> PathResult:
+    """Algorithm 1, lines 4-14, on a finished L-BFGS path: the best-ELBO approximation and its draws.
 
     Returns
     -------
@@ -219,9 +218,8 @@ def single_path(logp_fn, float_data, int_data, start: np.ndarray, rng: np.random
         inverse-Hessian estimate failed.
     """
     _, path_elbos = path_kernels()
-    positions, gradients, evaluations = lbfgs_path(logp_fn, float_data, int_data, start, max_iterations,
-                                                   gradient_tolerance)
-    dim = np.asarray(start).shape[0]
+    positions, gradients, evaluations = path.positions, path.gradients, path.evaluations
+    dim = positions.shape[1]
     # The same standard normal draws at every iterate (common random numbers): the
     # ELBO estimates are compared with each other, and their differences are then
     # far less noisy than with fresh draws (the exact approximation of a Gaussian
@@ -240,3 +238,11 @@ def single_path(logp_fn, float_data, int_data, start: np.ndarray, rng: np.random
     draws, logq = approximation_draws(best, rng, num_draws)
     logp = _target_logps(logp_fn, float_data, int_data, draws)
     return PathResult(best, float(elbos[best_index]), draws, logp, logq, len(positions), evaluations + num_draws)
+
+
+def single_path(logp_fn, float_data, int_data, start: np.ndarray, rng: np.random.Generator,
+                num_draws: int, num_elbo_draws: int = 10, max_iterations: int = 1000,
+                gradient_tolerance: float = 1e-8) -> PathResult:
+    """Pathfinder's Algorithm 1 from ``start``: the approximation with the best ELBO and its draws."""
+    path = lbfgs_path(logp_fn, float_data, int_data, start, max_iterations, gradient_tolerance)
+    return path_from_iterates(logp_fn, float_data, int_data, path, rng, num_draws, num_elbo_draws)

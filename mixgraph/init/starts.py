@@ -36,10 +36,13 @@ _LOGGER = logging.getLogger("mixgraph")
 class PathfinderSettings(NamedTuple):
     """Multi-path Pathfinder's size when it only chooses chain starts (cheap by design)."""
 
-    num_paths: int = 8
+    num_paths: int = 16
     num_draws_per_path: int = 50
     num_elbo_draws: int = 4
     max_iterations: int = 100
+    prune_margin: float = 20.0
+    """Paths ending more than ``prune_margin + dim`` below the best get no approximation
+    (:func:`mixgraph.init.multipath.pruning_threshold`): their draws would get no weight."""
 
 
 class ChainStarts(NamedTuple):
@@ -99,7 +102,8 @@ def _pathfinder_starts(model, compiled, chains, seed, settings: PathfinderSettin
         # One BLAS thread: the paths' small matrix products are slower with threads on a busy machine.
         starts = dispersed_starts(model, compiled, settings.num_paths, prior_seed)
         result = multi_path(compiled, starts, np.random.default_rng(path_seed), chains, settings.num_draws_per_path,
-                            settings.num_elbo_draws, settings.max_iterations, replace=False)
+                            settings.num_elbo_draws, settings.max_iterations, replace=False,
+                            prune_margin=settings.prune_margin)
     positions = np.ascontiguousarray(result.draws)
     if not all(finite_at(compiled, position) for position in positions):
         raise PathfinderFailure("a resampled draw has a non-finite gradient")
