@@ -33,9 +33,8 @@ def _sample_recording_warnings(model, **kwargs):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         idata = mg.sample(draws=100, tune=200, chains=4, cores=1, progressbar=False, model=model, **kwargs)
-    after_warmup = [str(warning.message) for warning in caught
-                    if issubclass(warning.category, ConvergenceWarning) and str(warning.message).startswith(WARMUP_PREFIX)]
-    return idata, after_warmup
+    messages = [str(warning.message) for warning in caught if issubclass(warning.category, ConvergenceWarning)]
+    return idata, [message for message in messages if message.startswith(WARMUP_PREFIX)]
 
 
 def test_a_chain_started_in_the_minor_mode_is_named_after_warm_up(two_mode_model):
