@@ -266,12 +266,14 @@ def _elbo(logp_fn, float_data, int_data, mean, sqrt_alpha, q_factor, cholesky, l
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def path_elbos(logp_fn, float_data, int_data, positions, gradients, standard, history, curvature_epsilon):
+def path_elbos(logp_fn, float_data, int_data, positions, gradients, standard, history, curvature_epsilon,
+               first_index):
     """The ELBO of the approximation at every iterate after the start (Algorithm 1, lines 4-12).
 
     The same bookkeeping as :func:`pathfinder_path._approximations_along`:
     a pair is kept when ``s @ z > curvature_epsilon * z @ z``, at most
-    ``history`` pairs, oldest first. ``-inf`` where no approximation exists.
+    ``history`` pairs, oldest first. ``-inf`` where no approximation exists,
+    and before iterate ``first_index`` (1: every iterate; ``count - 1``: the last alone).
     """
     count, dim = positions.shape
     elbos = np.full(max(count - 1, 0), -np.inf)
@@ -293,6 +295,8 @@ def path_elbos(logp_fn, float_data, int_data, positions, gradients, standard, hi
             updated = _updated_alpha(alpha, step, change)
             if np.all(np.isfinite(updated)) and np.all(updated > 0):
                 alpha = updated
+        if index < first_index:
+            continue
         usable, mean, q_factor, cholesky, log_determinant = _factors(
             positions[index], gradients[index], alpha, np.ascontiguousarray(step_rows[:stored].T),
             np.ascontiguousarray(change_rows[:stored].T))
@@ -318,7 +322,7 @@ def path_kernels() -> tuple:
     lbfgs_iterates.compile((LOGP_FUNCTION_TYPE, float_vector, int_vector, float_vector, numba.int64, numba.int64,
                             numba.float64, numba.float64))
     path_elbos.compile((LOGP_FUNCTION_TYPE, float_vector, int_vector, matrix, matrix, matrix, numba.int64,
-                        numba.float64))
+                        numba.float64, numba.int64))
     for kernel in (lbfgs_iterates, path_elbos):
         kernel.disable_compile()
     return lbfgs_iterates, path_elbos

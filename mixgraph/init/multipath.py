@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mixgraph.init.pathfinder_path import PathResult, lbfgs_path, path_from_iterates
+from mixgraph.init.pathfinder_path import PathResult, final_elbo, lbfgs_path, path_from_iterates
 
 __all__ = ["MultiPathResult", "PathfinderFailure", "multi_path", "pruning_threshold", "psis_log_weights"]
 
@@ -92,36 +92,39 @@ def _resample(rng: np.random.Generator, log_weights: np.ndarray, count: int, rep
     return rng.choice(weights.size, size=count, replace=replace, p=weights)
 
 
-def pruning_threshold(final_logps: np.ndarray, prune_margin: float | None, dim: int) -> float:
-    """The log-density a path's optimum must reach to be given an approximation.
+def pruning_threshold(final_elbos: np.ndarray, prune_margin: float | None) -> float:
+    """The ELBO a path's last iterate must reach for the path to be given an approximation.
 
-    A path that ends in a mode whose highest log-density is ``m`` below the
-    best path's gets importance weights of order ``exp(-m)`` times a ratio
-    of the modes' volumes, about ``exp(0.5 * (log det Sigma_low - log det
-    Sigma_best))`` for normal modes: with ``m`` above ``prune_margin +
-    dim`` (a volume ratio of ``e`` per dimension allowed), its draws would
-    not survive PSIS resampling, so their ELBO and draws, the bulk of a
-    path's log-density evaluations, are not computed. ``None``: keep every path.
+    The ELBO of a normal approximation ``q`` is, by Jensen's inequality, at
+    most the log of the target's mass where ``q`` lies (``E_q log(p/q) <=
+    log E_q(p/q)``), so it accounts for a mode's volume as well as its
+    height (a funnel's neck is high but thin). A path whose ELBO is more
+    than ``prune_margin`` below the best path's sits where its draws would
+    get importance weights of order ``exp(-prune_margin)`` or less: its ELBO
+    along the path and its draws, the bulk of a path's log-density
+    evaluations, are not computed. ``None``: keep every path.
     """
-    finite = final_logps[np.isfinite(final_logps)]
+    finite = final_elbos[np.isfinite(final_elbos)]
     if prune_margin is None or finite.size == 0:
         return -np.inf
-    return float(np.max(finite) - (prune_margin + dim))
+    return float(np.max(finite) - prune_margin)
 
 
 def _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations,
                prune_margin=None) -> list[PathResult]:
     arguments = (compiled.logp_fn, compiled.float_data, compiled.int_data)
     paths = [lbfgs_path(*arguments, start, max_iterations, GRADIENT_TOLERANCE) for start in starts]
-    final_logps = np.array([path.logps[-1] if path.logps.size else -np.inf for path in paths])
-    threshold = pruning_threshold(final_logps, prune_margin, starts.shape[1])
+    final_elbos = np.full(len(paths), np.inf)
+    if prune_margin is not None:
+        final_elbos = np.array([final_elbo(*arguments, path, rng, num_elbo_draws) for path in paths])
+    threshold = pruning_threshold(final_elbos, prune_margin)
     results = []
-    for path, final_logp in zip(paths, final_logps):
-        if final_logp >= threshold:
+    for path, elbo in zip(paths, final_elbos):
+        if elbo >= threshold:
             results.append(path_from_iterates(*arguments, path, rng, num_draws_per_path, num_elbo_draws))
         else:
             results.append(PathResult(None, -np.inf, np.zeros((0, starts.shape[1])), np.zeros(0), np.zeros(0),
-                                      path.positions.shape[0], path.evaluations))
+                                      path.positions.shape[0], path.evaluations + num_elbo_draws))
     return results
 
 
@@ -149,8 +152,8 @@ def multi_path(compiled, starts: np.ndarray, rng: np.random.Generator, num_draws
         Resample with replacement (as the paper); without, the draws are
         distinct (chain starts).
     prune_margin : float, optional
-        Give no approximation to a path whose optimum is more than
-        ``prune_margin + dim`` below the best path's (:func:`pruning_threshold`);
+        Give no approximation to a path whose ELBO at its last iterate is
+        more than ``prune_margin`` below the best path's (:func:`pruning_threshold`);
         None (default) keeps every path, as the paper.
 
     Raises

@@ -22,7 +22,8 @@ import numpy as np
 from mixgraph.init.lbfgs_numba import path_kernels
 
 __all__ = [
-    "LbfgsPath", "NormalApproximation", "PathResult", "lbfgs_path", "path_from_iterates", "single_path",
+    "LbfgsPath", "NormalApproximation", "PathResult", "final_elbo", "lbfgs_path", "path_from_iterates",
+    "single_path",
 ]
 
 HISTORY_SIZE = 6
@@ -206,6 +207,18 @@ def _approximation_at(positions: np.ndarray, gradients: np.ndarray, index: int) 
     raise IndexError(f"iterate {index} is not on a path of {positions.shape[0]} points")
 
 
+def final_elbo(logp_fn, float_data, int_data, path: LbfgsPath, rng: np.random.Generator,
+               num_elbo_draws: int) -> float:
+    """The ELBO of the approximation at the path's last iterate alone (-inf when there is none)."""
+    if path.positions.shape[0] < 2:
+        return -np.inf
+    _, path_elbos = path_kernels()
+    standard = rng.standard_normal((num_elbo_draws, path.positions.shape[1]))
+    elbo = path_elbos(logp_fn, float_data, int_data, path.positions, path.gradients, standard, HISTORY_SIZE,
+                      CURVATURE_EPSILON, path.positions.shape[0] - 1)[-1]
+    return float(elbo) if np.isfinite(elbo) else -np.inf
+
+
 def path_from_iterates(logp_fn, float_data, int_data, path: LbfgsPath, rng: np.random.Generator,
                        num_draws: int, num_elbo_draws: int = 10) -> PathResult:
     """Algorithm 1, lines 4-14, on a finished L-BFGS path: the best-ELBO approximation and its draws.
@@ -226,7 +239,7 @@ def path_from_iterates(logp_fn, float_data, int_data, path: LbfgsPath, rng: np.r
     # target has zero-variance estimate log Z).
     standard = rng.standard_normal((num_elbo_draws, dim))
     elbos = path_elbos(logp_fn, float_data, int_data, positions, gradients, standard, HISTORY_SIZE,
-                       CURVATURE_EPSILON)
+                       CURVATURE_EPSILON, 1)
     elbos = np.where(np.isnan(elbos), -np.inf, elbos)
     evaluations += num_elbo_draws * int(np.count_nonzero(np.isfinite(elbos)))
     best = None

@@ -41,8 +41,8 @@ class PathfinderSettings(NamedTuple):
     num_elbo_draws: int = 4
     max_iterations: int = 100
     prune_margin: float = 20.0
-    """Paths ending more than ``prune_margin + dim`` below the best get no approximation
-    (:func:`mixgraph.init.multipath.pruning_threshold`): their draws would get no weight."""
+    """Paths whose last iterate's ELBO is more than ``prune_margin`` below the best get no
+    approximation (:func:`mixgraph.init.multipath.pruning_threshold`): their draws would get no weight."""
 
 
 class ChainStarts(NamedTuple):

@@ -101,17 +101,22 @@ def test_numba_elbos_equal_the_numpy_algorithm_on_the_same_path(target, data, st
     standard = np.random.default_rng(2).standard_normal((5, start.size))
     _, path_elbos = path_kernels()
     elbos = path_elbos(target, data, NO_INTS, path.positions, path.gradients, standard, HISTORY_SIZE,
-                       CURVATURE_EPSILON)
+                       CURVATURE_EPSILON, 1)
     expected = []
     for approximation in _approximations_along(path.positions, path.gradients):
         draws, logq = approximation_draws(approximation, None, 5, standard)
         expected.append(_elbo(_target_logps(target, data, NO_INTS, draws), logq))
     assert len(expected) == len(path.positions) - 1 > 3
     np.testing.assert_allclose(elbos, expected, rtol=1e-9, atol=1e-9)
+    # from a later iterate on: the same values there, -inf before
+    later = path_elbos(target, data, NO_INTS, path.positions, path.gradients, standard, HISTORY_SIZE,
+                       CURVATURE_EPSILON, 3)
+    np.testing.assert_array_equal(later[:2], -np.inf)
+    np.testing.assert_allclose(later[2:], expected[2:], rtol=1e-9, atol=1e-9)
 
 
 def test_pruning_drops_paths_in_a_mode_far_below_and_keeps_the_result():
-    # log-weights 0 and -80: the minor mode's draws would get weights near exp(-80).
+    # log-weights 0 and -80: the minor mode's draws would get weights near exp(-80), its ELBO is 80 lower.
     target = Compiled(unequal_modes_logp, np.array([0.0, -80.0]), NO_INTS)
     starts = np.concatenate([np.full((3, 2), -8.0), np.full((3, 2), 8.0)]) + np.arange(6.0)[:, None] / 10
     kept = multi_path(target, starts, np.random.default_rng(1), 200, 100)
@@ -128,6 +133,33 @@ def test_pruning_drops_paths_in_a_mode_far_below_and_keeps_the_result():
 
 def test_pruning_threshold():
     finals = np.array([-10.0, -np.inf, -50.0])
-    assert pruning_threshold(finals, 20.0, 3) == -33.0
-    assert pruning_threshold(finals, None, 3) == -np.inf
-    assert pruning_threshold(np.full(2, -np.inf), 20.0, 3) == -np.inf
+    assert pruning_threshold(finals, 20.0) == -30.0
+    assert pruning_threshold(finals, None) == -np.inf
+    assert pruning_threshold(np.full(2, -np.inf), 20.0) == -np.inf
+
+
+@njit(cache=True)
+def funnel_logp(position, grad_out, float_data, int_data):
+    """Neal's funnel in 10 dimensions: log_scale ~ N(0, 3), x_i ~ N(0, exp(log_scale / 2)).
+
+    Its log-density is unbounded towards the neck (x = 0, log_scale -> -inf is
+    a thin region of little mass), the highest point an optimiser can find.
+    """
+    log_scale = position[0]
+    total = -log_scale**2 / 18.0
+    grad_out[0] = -log_scale / 9.0
+    for index in range(1, position.shape[0]):
+        total += -0.5 * position[index] ** 2 * np.exp(-log_scale) - 0.5 * log_scale
+        grad_out[index] = -position[index] * np.exp(-log_scale)
+        grad_out[0] += 0.5 * position[index] ** 2 * np.exp(-log_scale) - 0.5
+    return total
+
+
+def test_pruned_multi_path_on_a_funnel_draws_from_the_bulk_not_the_neck():
+    rng = np.random.default_rng(4)
+    starts = np.column_stack([rng.normal(0.0, 3.0, 16), rng.normal(0.0, 3.0, (16, 9))])
+    result = multi_path(Compiled(funnel_logp, np.zeros(0), NO_INTS), starts, rng, 400, 50, max_iterations=100,
+                        prune_margin=20.0)
+    # The draws' log_scale follows N(0, 3) roughly: not the neck, where log_scale is far below -5.
+    assert np.mean(result.draws[:, 0] < -5.0) < 0.1
+    assert np.median(result.draws[:, 0]) > -4.0
