@@ -111,13 +111,16 @@ def pruning_threshold(final_elbos: np.ndarray, prune_margin: float | None) -> fl
 
 
 def _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations,
-               prune_margin=None) -> list[PathResult]:
+               prune_margin=None, pooled_draws=None) -> list[PathResult]:
     arguments = (compiled.logp_fn, compiled.float_data, compiled.int_data)
     paths = [lbfgs_path(*arguments, start, max_iterations, GRADIENT_TOLERANCE) for start in starts]
     final_elbos = np.full(len(paths), np.inf)
     if prune_margin is not None:
         final_elbos = np.array([final_elbo(*arguments, path, rng, num_elbo_draws) for path in paths])
     threshold = pruning_threshold(final_elbos, prune_margin)
+    if pooled_draws is not None:
+        # The pool PSIS smooths and resamples keeps its size however many paths are kept.
+        num_draws_per_path = -(-int(pooled_draws) // max(int(np.count_nonzero(final_elbos >= threshold)), 1))
     results = []
     for path, elbo in zip(paths, final_elbos):
         if elbo >= threshold:
@@ -130,7 +133,8 @@ def _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_it
 
 def multi_path(compiled, starts: np.ndarray, rng: np.random.Generator, num_draws: int,
                num_draws_per_path: int, num_elbo_draws: int = 10, max_iterations: int = 1000,
-               replace: bool = True, prune_margin: float | None = None) -> MultiPathResult:
+               replace: bool = True, prune_margin: float | None = None,
+               pooled_draws: int | None = None) -> MultiPathResult:
     """Pathfinder's Algorithm 2: one path per row of ``starts``, draws pooled and resampled.
 
     Parameters
@@ -155,13 +159,17 @@ def multi_path(compiled, starts: np.ndarray, rng: np.random.Generator, num_draws
         Give no approximation to a path whose ELBO at its last iterate is
         more than ``prune_margin`` below the best path's (:func:`pruning_threshold`);
         None (default) keeps every path, as the paper.
+    pooled_draws : int, optional
+        Instead of ``num_draws_per_path``: this many draws in all, shared
+        equally by the paths kept (rounded up).
 
     Raises
     ------
     PathfinderFailure
         When no path gave an approximation with a finite draw.
     """
-    results = _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations, prune_margin)
+    results = _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations, prune_margin,
+                         pooled_draws)
     dim = starts.shape[1]
     draws = np.concatenate([result.draws for result in results]) if results else np.zeros((0, dim))
     logp = np.concatenate([result.logp for result in results]) if results else np.zeros(0)
