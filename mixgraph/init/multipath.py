@@ -17,9 +17,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mixgraph.init.pathfinder_path import PathResult, single_path
+from mixgraph.init.pathfinder_path import PathResult, final_elbo, lbfgs_path, path_from_iterates
 
-__all__ = ["MultiPathResult", "PathfinderFailure", "multi_path", "psis_log_weights"]
+__all__ = ["MultiPathResult", "PathfinderFailure", "multi_path", "pruning_threshold", "psis_log_weights"]
+
+GRADIENT_TOLERANCE = 1e-8
+"""L-BFGS stops when the largest entry of the gradient is below this."""
 
 VARIANCE_LIMITS = (1e-10, 1e10)
 """Variances handed to the sampler as a starting metric are clipped to this range (as its adaptation)."""
@@ -44,7 +47,7 @@ class MultiPathResult(NamedTuple):
         PSIS's shape estimate over all paths' draws (above 0.7: the
         approximation is poor and the weights unreliable).
     elbo : ndarray of shape (num_paths,)
-        Each path's best ELBO (-inf for a failed path).
+        Each path's best ELBO (-inf for a failed or pruned path).
     path_variances : ndarray of shape (num_paths, dim)
         Diagonal of each path's approximation (NaN for a failed path).
     evaluations : int
@@ -89,17 +92,49 @@ def _resample(rng: np.random.Generator, log_weights: np.ndarray, count: int, rep
     return rng.choice(weights.size, size=count, replace=replace, p=weights)
 
 
-def _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations) -> list[PathResult]:
+def pruning_threshold(final_elbos: np.ndarray, prune_margin: float | None) -> float:
+    """The ELBO a path's last iterate must reach for the path to be given an approximation.
+
+    The ELBO of a normal approximation ``q`` is, by Jensen's inequality, at
+    most the log of the target's mass where ``q`` lies (``E_q log(p/q) <=
+    log E_q(p/q)``), so it accounts for a mode's volume as well as its
+    height (a funnel's neck is high but thin). A path whose ELBO is more
+    than ``prune_margin`` below the best path's sits where its draws would
+    get importance weights of order ``exp(-prune_margin)`` or less: its ELBO
+    along the path and its draws, the bulk of a path's log-density
+    evaluations, are not computed. ``None``: keep every path.
+    """
+    finite = final_elbos[np.isfinite(final_elbos)]
+    if prune_margin is None or finite.size == 0:
+        return -np.inf
+    return float(np.max(finite) - prune_margin)
+
+
+def _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations,
+               prune_margin=None, pooled_draws=None) -> list[PathResult]:
+    arguments = (compiled.logp_fn, compiled.float_data, compiled.int_data)
+    paths = [lbfgs_path(*arguments, start, max_iterations, GRADIENT_TOLERANCE) for start in starts]
+    final_elbos = np.full(len(paths), np.inf)
+    if prune_margin is not None:
+        final_elbos = np.array([final_elbo(*arguments, path, rng, num_elbo_draws) for path in paths])
+    threshold = pruning_threshold(final_elbos, prune_margin)
+    if pooled_draws is not None:
+        # The pool PSIS smooths and resamples keeps its size however many paths are kept.
+        num_draws_per_path = -(-int(pooled_draws) // max(int(np.count_nonzero(final_elbos >= threshold)), 1))
     results = []
-    for start in starts:
-        results.append(single_path(compiled.logp_fn, compiled.float_data, compiled.int_data, start, rng,
-                                   num_draws_per_path, num_elbo_draws, max_iterations))
+    for path, elbo in zip(paths, final_elbos):
+        if elbo >= threshold:
+            results.append(path_from_iterates(*arguments, path, rng, num_draws_per_path, num_elbo_draws))
+        else:
+            results.append(PathResult(None, -np.inf, np.zeros((0, starts.shape[1])), np.zeros(0), np.zeros(0),
+                                      path.positions.shape[0], path.evaluations + num_elbo_draws))
     return results
 
 
 def multi_path(compiled, starts: np.ndarray, rng: np.random.Generator, num_draws: int,
                num_draws_per_path: int, num_elbo_draws: int = 10, max_iterations: int = 1000,
-               replace: bool = True) -> MultiPathResult:
+               replace: bool = True, prune_margin: float | None = None,
+               pooled_draws: int | None = None) -> MultiPathResult:
     """Pathfinder's Algorithm 2: one path per row of ``starts``, draws pooled and resampled.
 
     Parameters
@@ -120,13 +155,21 @@ def multi_path(compiled, starts: np.ndarray, rng: np.random.Generator, num_draws
     replace : bool
         Resample with replacement (as the paper); without, the draws are
         distinct (chain starts).
+    prune_margin : float, optional
+        Give no approximation to a path whose ELBO at its last iterate is
+        more than ``prune_margin`` below the best path's (:func:`pruning_threshold`);
+        None (default) keeps every path, as the paper.
+    pooled_draws : int, optional
+        Instead of ``num_draws_per_path``: this many draws in all, shared
+        equally by the paths kept (rounded up).
 
     Raises
     ------
     PathfinderFailure
         When no path gave an approximation with a finite draw.
     """
-    results = _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations)
+    results = _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations, prune_margin,
+                         pooled_draws)
     dim = starts.shape[1]
     draws = np.concatenate([result.draws for result in results]) if results else np.zeros((0, dim))
     logp = np.concatenate([result.logp for result in results]) if results else np.zeros(0)

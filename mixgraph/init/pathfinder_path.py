@@ -1,31 +1,39 @@
 """Single-path Pathfinder: normal approximations along an L-BFGS path, the best one kept.
 
 Zhang, Carpenter, Gelman and Vehtari (2022), "Pathfinder: parallel
-quasi-Newton variational inference", JMLR 23(306). The optimiser is scipy's
-L-BFGS-B run on the compiled log-density (``CompiledLogp.logp_fn``); its
-iterates and gradients are recorded, and the paper's Algorithm 1 rebuilds
-from them, at every iterate, the L-BFGS inverse Hessian in factorised form
-(Algorithm 3), draws from the normal approximation it defines (Algorithm 4)
-and estimates the ELBO by Monte Carlo. The iterate with the largest ELBO is
-the path's approximation.
+quasi-Newton variational inference", JMLR 23(306). L-BFGS runs on the
+compiled log-density (``CompiledLogp.logp_fn``) inside Numba; its iterates and
+gradients are recorded, and the paper's Algorithm 1 rebuilds from them, at
+every iterate, the L-BFGS inverse Hessian in factorised form (Algorithm 3),
+draws from the normal approximation it defines (Algorithm 4) and estimates
+the ELBO by Monte Carlo, also inside Numba
+(:func:`mixgraph.init.lbfgs_numba.path_elbos`). The iterate with the largest
+ELBO is the path's approximation; its factors are rebuilt here, in NumPy.
 
 Nothing here knows the sampler; it works on flat unconstrained positions.
 """
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
-import scipy.optimize
 
-__all__ = ["NormalApproximation", "PathResult", "lbfgs_path", "single_path"]
+from mixgraph.init.lbfgs_numba import path_kernels
+
+__all__ = [
+    "LbfgsPath", "NormalApproximation", "PathResult", "final_elbo", "lbfgs_path", "path_from_iterates",
+    "single_path",
+]
 
 HISTORY_SIZE = 6
 """Correction pairs kept by L-BFGS and by the approximation (the paper's J = 6)."""
 
 CURVATURE_EPSILON = 1e-12
 """A pair (s, z) is kept when ``s @ z > CURVATURE_EPSILON * z @ z`` (Algorithm 1, line 8)."""
+
+RELATIVE_TOLERANCE = 1e-12
+"""L-BFGS stops when one iteration lowers ``-log p`` by less than this, relatively (scipy's ``ftol``)."""
 
 
 class NormalApproximation(NamedTuple):
@@ -55,55 +63,23 @@ class PathResult(NamedTuple):
     evaluations: int
 
 
-def _negative(logp_fn: Callable, float_data: np.ndarray, int_data: np.ndarray) -> tuple[Callable, list]:
-    """``f = -log p`` and its gradient for scipy, recording every evaluation."""
-    record: list = []
+class LbfgsPath(NamedTuple):
+    """The start and every accepted L-BFGS iterate, with ``grad log p`` and ``log p`` there."""
 
-    def objective(position: np.ndarray) -> tuple[float, np.ndarray]:
-        position = np.ascontiguousarray(position, dtype=np.float64)
-        gradient = np.zeros_like(position)
-        logp = logp_fn(position, gradient, float_data, int_data)
-        record.append((position.copy(), logp, gradient.copy()))
-        if not np.isfinite(logp) or not np.all(np.isfinite(gradient)):
-            return np.inf, np.zeros_like(position)
-        return -logp, -gradient
-
-    return objective, record
+    positions: np.ndarray  # (count, dim); no rows when the start is not finite
+    gradients: np.ndarray  # (count, dim)
+    logps: np.ndarray  # (count,), increasing
+    evaluations: int
 
 
 def lbfgs_path(logp_fn, float_data, int_data, start: np.ndarray, max_iterations: int,
-               gradient_tolerance: float) -> tuple[np.ndarray, np.ndarray, int]:
-    """Run L-BFGS-B on ``-log p`` from ``start``; return the iterates and ``grad log p`` at each.
-
-    Returns
-    -------
-    positions, gradients : ndarray of shape (iterations + 1, dim)
-        The start and every accepted iterate, with the gradient of the
-        log-density there (Algorithm 1, line 2).
-    evaluations : int
-    """
-    objective, record = _negative(logp_fn, float_data, int_data)
-    iterates = [np.asarray(start, dtype=np.float64).copy()]
-    objective(iterates[0])
-
-    def callback(position: np.ndarray) -> None:
-        iterates.append(np.array(position, dtype=np.float64))
-
-    scipy.optimize.minimize(
-        objective, iterates[0], jac=True, method="L-BFGS-B", callback=callback,
-        options={"maxiter": int(max_iterations), "maxcor": HISTORY_SIZE, "gtol": gradient_tolerance,
-                 "ftol": 1e-12},
-    )
-    by_position = {position.tobytes(): (logp, gradient) for position, logp, gradient in record}
-    positions, gradients = [], []
-    for position in iterates:
-        logp, gradient = by_position.get(position.tobytes(), (np.nan, None))
-        if gradient is None or not np.isfinite(logp) or not np.all(np.isfinite(gradient)):
-            break
-        positions.append(position)
-        gradients.append(gradient)
-    dim = iterates[0].shape[0]
-    return np.array(positions).reshape(-1, dim), np.array(gradients).reshape(-1, dim), len(record)
+               gradient_tolerance: float, relative_tolerance: float = RELATIVE_TOLERANCE) -> LbfgsPath:
+    """Run L-BFGS on ``-log p`` from ``start`` (Algorithm 1, line 2), inside Numba
+    (:func:`mixgraph.init.lbfgs_numba.lbfgs_iterates`)."""
+    lbfgs_iterates, _ = path_kernels()
+    start = np.ascontiguousarray(start, dtype=np.float64)
+    return LbfgsPath(*lbfgs_iterates(logp_fn, float_data, int_data, start, int(max_iterations), HISTORY_SIZE,
+                                     float(gradient_tolerance), float(relative_tolerance)))
 
 
 def _updated_alpha(alpha: np.ndarray, step: np.ndarray, change: np.ndarray) -> np.ndarray:
@@ -192,8 +168,11 @@ def _elbo(logp: np.ndarray, logq: np.ndarray) -> float:
     return float(np.mean(difference))
 
 
-def _approximations_along(positions: np.ndarray, gradients: np.ndarray):
-    """Yield the approximation at every iterate after the start (Algorithm 1, lines 4-10)."""
+def _histories_along(positions: np.ndarray, gradients: np.ndarray):
+    """Yield ``(alpha, steps, changes)`` at every iterate after the start (Algorithm 1, lines 4-10).
+
+    :func:`mixgraph.init.lbfgs_numba.path_elbos` keeps the same history inside Numba.
+    """
     dim = positions.shape[1]
     alpha = np.ones(dim)
     steps: list = []
@@ -211,13 +190,38 @@ def _approximations_along(positions: np.ndarray, gradients: np.ndarray):
             updated = _updated_alpha(alpha, step, change)
             if np.all(np.isfinite(updated)) and np.all(updated > 0):
                 alpha = updated
+        yield alpha, steps, changes
+
+
+def _approximations_along(positions: np.ndarray, gradients: np.ndarray):
+    """Yield the approximation at every iterate after the start (Algorithm 1, lines 4-10)."""
+    for index, (alpha, steps, changes) in enumerate(_histories_along(positions, gradients), start=1):
         yield _approximation(positions[index], gradients[index], alpha, steps, changes)
 
 
-def single_path(logp_fn, float_data, int_data, start: np.ndarray, rng: np.random.Generator,
-                num_draws: int, num_elbo_draws: int = 10, max_iterations: int = 1000,
-                gradient_tolerance: float = 1e-8) -> PathResult:
-    """Pathfinder's Algorithm 1 from ``start``: the approximation with the best ELBO and its draws.
+def _approximation_at(positions: np.ndarray, gradients: np.ndarray, index: int) -> NormalApproximation | None:
+    """The approximation at iterate ``index`` (at least 1)."""
+    for current, (alpha, steps, changes) in enumerate(_histories_along(positions, gradients), start=1):
+        if current == index:
+            return _approximation(positions[index], gradients[index], alpha, steps, changes)
+    raise IndexError(f"iterate {index} is not on a path of {positions.shape[0]} points")
+
+
+def final_elbo(logp_fn, float_data, int_data, path: LbfgsPath, rng: np.random.Generator,
+               num_elbo_draws: int) -> float:
+    """The ELBO of the approximation at the path's last iterate alone (-inf when there is none)."""
+    if path.positions.shape[0] < 2:
+        return -np.inf
+    _, path_elbos = path_kernels()
+    standard = rng.standard_normal((num_elbo_draws, path.positions.shape[1]))
+    elbo = path_elbos(logp_fn, float_data, int_data, path.positions, path.gradients, standard, HISTORY_SIZE,
+                      CURVATURE_EPSILON, path.positions.shape[0] - 1)[-1]
+    return float(elbo) if np.isfinite(elbo) else -np.inf
+
+
+def path_from_iterates(logp_fn, float_data, int_data, path: LbfgsPath, rng: np.random.Generator,
+                       num_draws: int, num_elbo_draws: int = 10) -> PathResult:
+    """Algorithm 1, lines 4-14, on a finished L-BFGS path: the best-ELBO approximation and its draws.
 
     Returns
     -------
@@ -226,25 +230,32 @@ def single_path(logp_fn, float_data, int_data, start: np.ndarray, rng: np.random
         gave a usable approximation: the start was not finite, or every
         inverse-Hessian estimate failed.
     """
-    positions, gradients, evaluations = lbfgs_path(logp_fn, float_data, int_data, start, max_iterations,
-                                                   gradient_tolerance)
-    best, best_elbo = None, -np.inf
+    _, path_elbos = path_kernels()
+    positions, gradients, evaluations = path.positions, path.gradients, path.evaluations
+    dim = positions.shape[1]
     # The same standard normal draws at every iterate (common random numbers): the
     # ELBO estimates are compared with each other, and their differences are then
     # far less noisy than with fresh draws (the exact approximation of a Gaussian
     # target has zero-variance estimate log Z).
-    standard = rng.standard_normal((num_elbo_draws, np.asarray(start).shape[0]))
-    for approximation in _approximations_along(positions, gradients):
-        if approximation is None or not np.all(np.isfinite(approximation.mean)):
-            continue
-        draws, logq = approximation_draws(approximation, None, num_elbo_draws, standard)
-        elbo = _elbo(_target_logps(logp_fn, float_data, int_data, draws), logq)
-        evaluations += num_elbo_draws
-        if elbo > best_elbo:
-            best, best_elbo = approximation, elbo
-    dim = np.asarray(start).shape[0]
+    standard = rng.standard_normal((num_elbo_draws, dim))
+    elbos = path_elbos(logp_fn, float_data, int_data, positions, gradients, standard, HISTORY_SIZE,
+                       CURVATURE_EPSILON, 1)
+    elbos = np.where(np.isnan(elbos), -np.inf, elbos)
+    evaluations += num_elbo_draws * int(np.count_nonzero(np.isfinite(elbos)))
+    best = None
+    if elbos.size and np.any(elbos > -np.inf):
+        best_index = int(np.argmax(elbos))
+        best = _approximation_at(positions, gradients, best_index + 1)
     if best is None:
         return PathResult(None, -np.inf, np.zeros((0, dim)), np.zeros(0), np.zeros(0), len(positions), evaluations)
     draws, logq = approximation_draws(best, rng, num_draws)
     logp = _target_logps(logp_fn, float_data, int_data, draws)
-    return PathResult(best, best_elbo, draws, logp, logq, len(positions), evaluations + num_draws)
+    return PathResult(best, float(elbos[best_index]), draws, logp, logq, len(positions), evaluations + num_draws)
+
+
+def single_path(logp_fn, float_data, int_data, start: np.ndarray, rng: np.random.Generator,
+                num_draws: int, num_elbo_draws: int = 10, max_iterations: int = 1000,
+                gradient_tolerance: float = 1e-8) -> PathResult:
+    """Pathfinder's Algorithm 1 from ``start``: the approximation with the best ELBO and its draws."""
+    path = lbfgs_path(logp_fn, float_data, int_data, start, max_iterations, gradient_tolerance)
+    return path_from_iterates(logp_fn, float_data, int_data, path, rng, num_draws, num_elbo_draws)

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pytensor.tensor as pt
 
-from mixgraph.compile import FlatLayout
+from mixgraph import validation
+from mixgraph.compile import FlatLayout, structure_key
 from mixgraph.forward import compile_forward_function
 from mixgraph.registry import distribution_parameters
 from mixgraph.transforms import OrderedTransform
@@ -44,6 +45,28 @@ def _unconstrained_outputs(model: Any, layout: FlatLayout) -> list:
     return outputs
 
 
+def _prior_function(model: Any, layout: FlatLayout) -> Any:
+    """The compiled forward function of the unconstrained prior draws, kept on the model.
+
+    Compiled once per model structure (as :func:`mixgraph.compile.compile_numba_logp`
+    keeps the log-density), so that repeated ``sample(init="auto")`` calls
+    do not compile it again; its generators are re-seeded at every use.
+    """
+    cache = model.__dict__.setdefault("_prior_draws_cache", {})
+    key = structure_key(model, layout, True)
+    if key not in cache:
+        cache[key] = compile_forward_function(_unconstrained_outputs(model, layout))
+    return cache[key]
+
+
+def _seed_generators(function: Any, random_seed: Any) -> None:
+    """Seed the function's generators from ``random_seed`` in the order of ``compile_forward_function``."""
+    generators = [entry.variable for entry in function.maker.inputs if entry.update is not None]
+    generators.sort(key=lambda generator: str(generator.auto_name))
+    for generator, seed in zip(generators, validation.as_seed_sequence(random_seed).spawn(len(generators))):
+        generator.set_value(np.random.default_rng(seed), borrow=True)
+
+
 def unconstrained_prior_draws(model: Any, layout: FlatLayout, draws: int, random_seed: Any = None) -> np.ndarray:
     """``draws`` joint prior draws of the free variables, unconstrained and flattened.
 
@@ -68,9 +91,9 @@ def unconstrained_prior_draws(model: Any, layout: FlatLayout, draws: int, random
         If some free variable's prior has no random draws (``Flat``,
         ``HalfFlat``, a ``Potential``-only parameterisation).
     """
-    outputs = _unconstrained_outputs(model, layout)
     try:
-        function = compile_forward_function(outputs, random_seed)
+        function = _prior_function(model, layout)
+        _seed_generators(function, random_seed)
         rows = [np.concatenate([np.asarray(value, dtype=np.float64).ravel() for value in function()])
                 for _ in range(int(draws))]
     except NotImplementedError as error:

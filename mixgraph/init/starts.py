@@ -36,10 +36,14 @@ _LOGGER = logging.getLogger("mixgraph")
 class PathfinderSettings(NamedTuple):
     """Multi-path Pathfinder's size when it only chooses chain starts (cheap by design)."""
 
-    num_paths: int = 8
-    num_draws_per_path: int = 50
+    num_paths: int = 16
+    pooled_draws: int = 400
+    """Draws from all kept paths together, for PSIS resampling (shared equally by the paths)."""
     num_elbo_draws: int = 4
     max_iterations: int = 100
+    prune_margin: float = 20.0
+    """Paths whose last iterate's ELBO is more than ``prune_margin`` below the best get no
+    approximation (:func:`mixgraph.init.multipath.pruning_threshold`): their draws would get no weight."""
 
 
 class ChainStarts(NamedTuple):
@@ -98,8 +102,10 @@ def _pathfinder_starts(model, compiled, chains, seed, settings: PathfinderSettin
     with threadpool_limits(limits=1, user_api="blas"):
         # One BLAS thread: the paths' small matrix products are slower with threads on a busy machine.
         starts = dispersed_starts(model, compiled, settings.num_paths, prior_seed)
-        result = multi_path(compiled, starts, np.random.default_rng(path_seed), chains, settings.num_draws_per_path,
-                            settings.num_elbo_draws, settings.max_iterations, replace=False)
+        result = multi_path(compiled, starts, np.random.default_rng(path_seed), num_draws=chains,
+                            num_draws_per_path=0,  # replaced by pooled_draws
+                            num_elbo_draws=settings.num_elbo_draws, max_iterations=settings.max_iterations,
+                            replace=False, prune_margin=settings.prune_margin, pooled_draws=settings.pooled_draws)
     positions = np.ascontiguousarray(result.draws)
     if not all(finite_at(compiled, position) for position in positions):
         raise PathfinderFailure("a resampled draw has a non-finite gradient")

@@ -61,3 +61,17 @@ def test_ordered_variables_are_drawn_sorted_so_that_every_draw_is_finite():
     # later entries are log-gaps, so the largest value is the maximum of 4 draws
     largest = draws[:, 0] + np.exp(draws[:, 1:]).sum(axis=1)
     assert stats.kstest(largest, lambda x: stats.norm(0.0, 10.0).cdf(x) ** 4).pvalue > 0.01
+
+
+def test_the_prior_function_is_compiled_once_per_model_and_reseeded_at_each_use():
+    with mg.Model() as model:
+        scale = mg.HalfNormal("scale", 1.0)
+        mg.Normal("effect", 0.0, scale, shape=2)
+    layout = _layout(model)
+    first = unconstrained_prior_draws(model, layout, 50, random_seed=7)
+    (function,) = model.__dict__["_prior_draws_cache"].values()
+    other = unconstrained_prior_draws(model, layout, 50, random_seed=8)
+    again = unconstrained_prior_draws(model, layout, 50, random_seed=7)
+    assert list(model.__dict__["_prior_draws_cache"].values()) == [function]
+    np.testing.assert_array_equal(first, again)
+    assert not np.any(first == other)
