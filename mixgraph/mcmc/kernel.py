@@ -257,12 +257,13 @@ def _with_new_metric(logp_fn, float_data, int_data, rng, state, metric, restart)
 
 
 @compiled_only
-def _adapt_nutpie(logp_fn, float_data, int_data, rng, state, info, settings, estimate_fn, flags):
-    """nutpie's warm-up step: collect, maybe switch windows, refresh the metric.
+def _adapt_nutpie(state, info, settings, flags):
+    """nutpie's warm-up step: collect, maybe switch windows; is a metric refresh due?
 
     Dual averaging runs on without restarts, except once after the first
     metric estimate (nuts-rs ``GlobalStrategy::adapt``); from the last
-    window on it uses the symmetric acceptance statistic.
+    window on it uses the symmetric acceptance statistic. Returns the state
+    and whether :func:`_refresh_metric` is due.
     """
     collect, update, refresh, late = flags
     acceptance = info.acceptance_rate_symmetric if late else info.acceptance_rate
@@ -278,16 +279,12 @@ def _adapt_nutpie(logp_fn, float_data, int_data, rng, state, info, settings, est
         foreground, background = background, moments_init(state.position.shape[0])
         window = window_switch(window)
     state = _with_windows(state, dual_averaging, foreground, background, window)
-    if refresh and foreground.count >= 3:
-        metric = _estimate_metric(state, settings, estimate_fn)
-        state = _with_new_metric(logp_fn, float_data, int_data, rng, state, metric,
-                                 not state.metric_changed)
-    return state
+    return state, refresh and foreground.count >= 3
 
 
 @compiled_only
-def _adapt_stan(logp_fn, float_data, int_data, rng, state, info, settings, estimate_fn, flags):
-    """Stan's warm-up step: collect; at a window's end, estimate, forget, restart."""
+def _adapt_stan(state, info, settings, flags):
+    """Stan's warm-up step: collect; is it a window's end (estimate, forget, restart)?"""
     collect, update, _, _ = flags
     dual_averaging = dual_averaging_update(state.dual_averaging, info.acceptance_rate,
                                            settings.target_accept, settings.gamma, settings.t0,
@@ -297,11 +294,21 @@ def _adapt_stan(logp_fn, float_data, int_data, rng, state, info, settings, estim
         foreground = moments_update(foreground, state.position, state.logp_grad)
         window = window_push(window, state.position, state.logp_grad)
     state = _with_windows(state, dual_averaging, foreground, state.background, window)
-    if update:
-        metric = _estimate_metric(state, settings, estimate_fn)
-        # A run-time True (not the literal): one specialisation of _with_new_metric.
-        restart = settings.adaptation_mode == 1
-        state = _with_new_metric(logp_fn, float_data, int_data, rng, state, metric, restart)
+    return state, update
+
+
+@compiled_only
+def _refresh_metric(logp_fn, float_data, int_data, rng, state, settings, estimate_fn):
+    """Re-estimate the metric from the foreground window and install it.
+
+    nutpie restarts the step size only after its first metric change; Stan
+    after every window, whose draws it then forgets.
+    """
+    metric = _estimate_metric(state, settings, estimate_fn)
+    stan = settings.adaptation_mode == 1
+    restart = stan or not state.metric_changed
+    state = _with_new_metric(logp_fn, float_data, int_data, rng, state, metric, restart)
+    if stan:
         dim = state.position.shape[0]
         state = _with_windows(state, state.dual_averaging, moments_init(dim), state.background,
                               window_reset(state.window))
@@ -388,14 +395,16 @@ def run_chain(logp_fn, float_data, int_data, rng, state, settings, estimate_fn, 
         if iteration < settings.n_tune:
             flags = (schedule[0, iteration], schedule[1, iteration], schedule[2, iteration],
                      schedule[3, iteration])
-            # Called from here, not from one more function between: every compiled
-            # function re-optimises and re-emits the code of all it calls.
+            # Called from here, not from one more function between, and the refresh
+            # from one place: every compiled function re-optimises and re-emits the
+            # code of all it calls.
             if settings.adaptation_mode == 0:
-                state = _adapt_nutpie(logp_fn, float_data, int_data, rng, state, info, settings,
-                                      estimate_fn, flags)
+                state, refresh = _adapt_nutpie(state, info, settings, flags)
             else:
-                state = _adapt_stan(logp_fn, float_data, int_data, rng, state, info, settings,
-                                    estimate_fn, flags)
+                state, refresh = _adapt_stan(state, info, settings, flags)
+            if refresh:
+                state = _refresh_metric(logp_fn, float_data, int_data, rng, state, settings,
+                                        estimate_fn)
             state = _end_of_warm_up(state, settings)
             step_size_bar = np.exp(state.dual_averaging.log_step_size_bar)
         draws_out[iteration] = state.position
