@@ -30,12 +30,14 @@ from threadpoolctl import threadpool_limits
 from mixgraph.mcmc.kernel import (
     ADAPTATION_MODES,
     ESTIMATE_SIGNATURE,
+    LOGP_SIGNATURE,
     METRIC_KINDS,
     STAT_NAMES,
     SamplerSettings,
     init_chain,
     run_chain,
 )
+from mixgraph.mcmc.lazy import FunctionPointer
 from mixgraph.mcmc.mass_matrix import WINDOW_ESTIMATES
 from mixgraph.mcmc.options import check_metric_arguments
 from mixgraph.mcmc.schedules import (
@@ -325,6 +327,9 @@ def run_chains(
     schedule = np.ascontiguousarray(np.stack(schedule), dtype=np.bool_)
     generators = chain_generators(seed, chains)
     compile_kernel(metric)  # in this thread, before the workers need it
+    if hasattr(logp_fn, "get_compile_result"):  # a dispatcher: look its address up once
+        logp_fn = FunctionPointer(logp_fn, LOGP_SIGNATURE)
+    estimate_fn = FunctionPointer(WINDOW_ESTIMATES[metric], ESTIMATE_SIGNATURE)
     if initial_inverse_mass_matrix is not None:
         initial_inverse_mass_matrix = _checked_inverse_mass_matrix(initial_inverse_mass_matrix, chains, dim)
     states = _init_states(logp_fn, float_data, int_data, generators, initial_positions, settings,
@@ -336,8 +341,7 @@ def run_chains(
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=cores) as pool:
         futures = [
             pool.submit(_run_one_chain, logp_fn, float_data, int_data, generators[chain],
-                        states[chain], settings, WINDOW_ESTIMATES[metric], schedule, chunk_size,
-                        positions[chain],
+                        states[chain], settings, estimate_fn, schedule, chunk_size, positions[chain],
                         stats[chain], completed, chain, stop_event)
             for chain in range(chains)
         ]

@@ -18,8 +18,9 @@ that wrapper was a large part of each small helper's compilation.
 import threading
 
 from numba import njit
+from numba.core.types import WrapperAddressProtocol
 
-__all__ = ["LazyEntryPoint", "compiled_only", "lazy_entry_point"]
+__all__ = ["FunctionPointer", "LazyEntryPoint", "compiled_only", "lazy_entry_point"]
 
 _COMPILE_LOCK = threading.Lock()
 
@@ -59,6 +60,38 @@ class LazyEntryPoint:
 
     def __call__(self, *arguments):
         return self.compiled()(*arguments)
+
+
+class FunctionPointer(WrapperAddressProtocol):
+    """A compiled function as a first-class function value, resolved once.
+
+    Handing an ``@njit`` dispatcher to an entry point that takes a
+    first-class function type makes Numba look the compiled function up
+    again on every call (about 0.3 ms per argument on a busy 2-core machine,
+    against a chunk of 50 iterations). This object holds the address of
+    the function's C wrapper for ``signature`` (Numba's wrapper address
+    protocol), so that each call only reads it.
+
+    Parameters
+    ----------
+    function : numba dispatcher
+        Compiled (or loaded from the disk cache) for ``signature`` here if
+        it is not yet.
+    signature : numba signature
+    """
+
+    def __init__(self, function, signature) -> None:
+        self.function = function  # keeps the compiled code alive
+        self._signature = signature
+        result = function.get_compile_result(signature)
+        self._address = result.library.get_pointer_to_function(
+            result.fndesc.llvm_cfunc_wrapper_name)
+
+    def __wrapper_address__(self) -> int:
+        return self._address
+
+    def signature(self):
+        return self._signature
 
 
 def lazy_entry_point(signature, **options):
