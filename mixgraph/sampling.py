@@ -22,7 +22,7 @@ from mixgraph.convergence import ConvergenceWarning, check_convergence
 from mixgraph.draws import constrained_draws, log_likelihood_draws
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
 from mixgraph import validation
-from mixgraph.mcmc.driver import InterruptGuard, run_chains
+from mixgraph.mcmc.driver import InterruptGuard, compile_kernel, run_chains
 from mixgraph.mcmc.options import check_metric_arguments
 from mixgraph.init.jitter import SamplingError, jittered_starts
 from mixgraph.init.starts import chain_starts, check_init, record_init
@@ -165,6 +165,7 @@ def sample(
     starts = chain_starts(model, compiled, np.concatenate(
         [np.asarray(point[name], dtype=np.float64).ravel() for name in layout.names]), chains, init,
         bool(initvals), initial_seed, pathfinder_seed)
+    compile_kernel(metric)  # the sampler's kernel: compiled once per install, then loaded
     compiled_at = time.perf_counter()
     bar = ProgressBar(chains * (tune + draws), f"Sampling {chains} chains", enabled=progressbar)
     with InterruptGuard() as guard:

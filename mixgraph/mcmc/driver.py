@@ -29,12 +29,16 @@ from threadpoolctl import threadpool_limits
 
 from mixgraph.mcmc.kernel import (
     ADAPTATION_MODES,
+    ESTIMATE_SIGNATURE,
+    LOGP_SIGNATURE,
     METRIC_KINDS,
     STAT_NAMES,
     SamplerSettings,
     init_chain,
     run_chain,
 )
+from mixgraph.mcmc.lazy import FunctionPointer
+from mixgraph.mcmc.mass_matrix import WINDOW_ESTIMATES
 from mixgraph.mcmc.options import check_metric_arguments
 from mixgraph.mcmc.schedules import (
     TuningSchedule,
@@ -43,7 +47,7 @@ from mixgraph.mcmc.schedules import (
     window_capacity,
 )
 
-__all__ = ["ChainsResult", "InterruptGuard", "chain_generators", "run_chains"]
+__all__ = ["ChainsResult", "InterruptGuard", "chain_generators", "compile_kernel", "run_chains"]
 
 _INTEGER_STATS = ("tree_depth", "n_steps")
 _BOOLEAN_STATS = ("diverging", "reached_max_treedepth")
@@ -141,6 +145,25 @@ def chain_generators(seed, chains: int) -> list:
     return [np.random.default_rng(child) for child in seed.spawn(chains)]
 
 
+def compile_kernel(metric: str = "diag") -> None:
+    """Compile (or load from Numba's disk cache) the kernel of a run with ``metric=``, now.
+
+    :func:`run_chains` does it anyway; ``sample()`` calls it while it compiles
+    the model, so that a fresh install's one wait for the kernel counts as
+    compile time, and happens in this thread (worker processes then load it
+    from the disk cache). Cheap once done in a process.
+
+    Parameters
+    ----------
+    metric : {"diag", "dense", "low_rank"}
+    """
+    init_chain.compiled()
+    run_chain.compiled()
+    estimate = WINDOW_ESTIMATES[metric]
+    if not estimate.signatures:
+        estimate.compile(ESTIMATE_SIGNATURE)
+
+
 def _schedule(adaptation: str, metric: str, tune: int) -> TuningSchedule:
     if adaptation == "nutpie":
         interval = 1 if metric == "diag" else _ESTIMATE_REFRESH_INTERVAL
@@ -160,13 +183,13 @@ def _stats_dict(stats: np.ndarray) -> dict:
     return result
 
 
-def _run_one_chain(logp_fn, float_data, int_data, rng, state, settings, schedule, chunk_size,
-                   positions, stats, completed, chain, stop_event):
+def _run_one_chain(logp_fn, float_data, int_data, rng, state, settings, estimate_fn, schedule,
+                   chunk_size, positions, stats, completed, chain, stop_event):
     """Worker: run one chain chunk by chunk until done or asked to stop."""
     total = positions.shape[0]
     while state.iteration < total and not stop_event.is_set():
-        state = run_chain(logp_fn, float_data, int_data, rng, state, settings, schedule,
-                          chunk_size, positions, stats)
+        state = run_chain(logp_fn, float_data, int_data, rng, state, settings, estimate_fn,
+                          schedule, chunk_size, positions, stats)
         completed[chain] = state.iteration
 
 
@@ -303,6 +326,10 @@ def run_chains(
                                METRIC_KINDS[metric], capacity, 1e-5, 100.0)
     schedule = np.ascontiguousarray(np.stack(schedule), dtype=np.bool_)
     generators = chain_generators(seed, chains)
+    compile_kernel(metric)  # in this thread, before the workers need it
+    if hasattr(logp_fn, "get_compile_result"):  # a dispatcher: look its address up once
+        logp_fn = FunctionPointer(logp_fn, LOGP_SIGNATURE)
+    estimate_fn = FunctionPointer(WINDOW_ESTIMATES[metric], ESTIMATE_SIGNATURE)
     if initial_inverse_mass_matrix is not None:
         initial_inverse_mass_matrix = _checked_inverse_mass_matrix(initial_inverse_mass_matrix, chains, dim)
     states = _init_states(logp_fn, float_data, int_data, generators, initial_positions, settings,
@@ -314,7 +341,7 @@ def run_chains(
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=cores) as pool:
         futures = [
             pool.submit(_run_one_chain, logp_fn, float_data, int_data, generators[chain],
-                        states[chain], settings, schedule, chunk_size, positions[chain],
+                        states[chain], settings, estimate_fn, schedule, chunk_size, positions[chain],
                         stats[chain], completed, chain, stop_event)
             for chain in range(chains)
         ]

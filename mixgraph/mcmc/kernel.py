@@ -1,8 +1,9 @@
 """The compiled chain kernel: warm-up and sampling loops of one chain, in chunks.
 
 The two entry points, :func:`init_chain` and :func:`run_chain`, are compiled
-once, eagerly, with explicit signatures whose first argument is the
-first-class function type :data:`LOGP_FUNCTION_TYPE`. Any ``@njit`` function
+once, for explicit signatures whose first argument is the first-class
+function type :data:`LOGP_FUNCTION_TYPE`, on first use (the first
+``sample()``; :mod:`mixgraph.mcmc.lazy`) rather than at import. Any ``@njit`` function
 with the signature :data:`LOGP_SIGNATURE` (or one compiled for it) is
 converted to that type at the call, so a new model does not recompile the
 kernel, and the kernel itself is loaded from Numba's disk cache.
@@ -27,10 +28,9 @@ from mixgraph.mcmc.adaptation import (
     stan_inverse_mass_matrix,
 )
 from mixgraph.mcmc.integrators import evaluate_logp
+from mixgraph.mcmc.lazy import compiled_only, lazy_entry_point
 from mixgraph.mcmc.mass_matrix import (
     DrawWindow,
-    dense_metric_estimate,
-    low_rank_metric_estimate,
     window_contents,
     window_init,
     window_push,
@@ -42,6 +42,8 @@ from mixgraph.mcmc.nuts import NUTSState, nuts_transition
 
 __all__ = [
     "ADAPTATION_MODES",
+    "ESTIMATE_FUNCTION_TYPE",
+    "ESTIMATE_SIGNATURE",
     "METRIC_KINDS",
     "LOGP_FUNCTION_TYPE",
     "LOGP_SIGNATURE",
@@ -131,9 +133,22 @@ SETTINGS_TYPE = numba.typeof(_example_settings())
 RNG_TYPE = numba.typeof(np.random.default_rng(0))
 FLOAT_VECTOR = numba.float64[::1]
 INT_VECTOR = numba.int64[::1]
+FLOAT_MATRIX = numba.float64[:, ::1]
+
+METRIC_TYPE = numba.typeof(_example_chain_state().metric)
+ESTIMATE_SIGNATURE = METRIC_TYPE(FLOAT_MATRIX, FLOAT_MATRIX, FLOAT_VECTOR, numba.float64,
+                                 numba.float64)
+"""``estimate_fn(draws, grads, previous_scale, regularisation, eigenvalue_cutoff) -> Metric``.
+
+A dense or low-rank estimate from the window's draws
+(:data:`mixgraph.mcmc.mass_matrix.WINDOW_ESTIMATES`). The kernel calls it
+through a pointer, so its code is compiled on its own, only for a run with
+that metric, and is not part of the kernel's library."""
+
+ESTIMATE_FUNCTION_TYPE = types.FunctionType(ESTIMATE_SIGNATURE)
 
 
-@njit(
+@lazy_entry_point(
     CHAIN_STATE_TYPE(LOGP_FUNCTION_TYPE, FLOAT_VECTOR, INT_VECTOR, RNG_TYPE, FLOAT_VECTOR,
                      SETTINGS_TYPE, FLOAT_VECTOR),
     nogil=True, cache=True, error_model="numpy",
@@ -169,35 +184,35 @@ def init_chain(logp_fn, float_data, int_data, rng, position, settings, given_inv
 
 
 # Numba has no NamedTuple._replace: one small constructor per kind of update.
-@njit(nogil=True, cache=True, error_model="numpy")
+@compiled_only
 def _with_position(state, nuts_state):
     return ChainState(state.iteration, nuts_state.position, nuts_state.logp,
                       nuts_state.logp_grad, state.step_size, state.metric, state.metric_changed,
                       state.dual_averaging, state.foreground, state.background, state.window)
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@compiled_only
 def _with_step_size(state, step_size):
     return ChainState(state.iteration, state.position, state.logp, state.logp_grad, step_size,
                       state.metric, state.metric_changed, state.dual_averaging, state.foreground,
                       state.background, state.window)
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@compiled_only
 def _with_iteration(state, iteration):
     return ChainState(iteration, state.position, state.logp, state.logp_grad, state.step_size,
                       state.metric, state.metric_changed, state.dual_averaging, state.foreground,
                       state.background, state.window)
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@compiled_only
 def _with_windows(state, dual_averaging, foreground, background, window):
     return ChainState(state.iteration, state.position, state.logp, state.logp_grad,
                       np.exp(dual_averaging.log_step_size), state.metric, state.metric_changed,
                       dual_averaging, foreground, background, window)
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@compiled_only
 def _diagonal_estimate(state, settings):
     """The diagonal metric from the foreground's running moments."""
     previous = state.metric.scale**2
@@ -206,8 +221,8 @@ def _diagonal_estimate(state, settings):
     return diagonal_metric(stan_inverse_mass_matrix(state.foreground, previous))
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
-def _estimate_metric(state, settings):
+@compiled_only
+def _estimate_metric(state, settings, estimate_fn):
     """The metric of kind ``settings.metric_kind`` from the foreground window.
 
     A dense estimate needs more draws than dimensions: until the window holds
@@ -221,12 +236,11 @@ def _estimate_metric(state, settings):
     if settings.metric_kind == 1:
         if draws.shape[0] <= 2 * draws.shape[1]:
             return _diagonal_estimate(state, settings)
-        return dense_metric_estimate(draws)
-    return low_rank_metric_estimate(draws, grads, state.metric.scale,
-                                    settings.metric_regularisation, settings.eigenvalue_cutoff)
+    return estimate_fn(draws, grads, state.metric.scale, settings.metric_regularisation,
+                       settings.eigenvalue_cutoff)
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@compiled_only
 def _with_new_metric(logp_fn, float_data, int_data, rng, state, metric, restart):
     """Install ``metric``; with ``restart``, a new heuristic step size and dual averaging around it."""
     step_size = state.step_size
@@ -242,13 +256,14 @@ def _with_new_metric(logp_fn, float_data, int_data, rng, state, metric, restart)
                       state.window)
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
-def _adapt_nutpie(logp_fn, float_data, int_data, rng, state, info, settings, flags):
-    """nutpie's warm-up step: collect, maybe switch windows, refresh the metric.
+@compiled_only
+def _adapt_nutpie(state, info, settings, flags):
+    """nutpie's warm-up step: collect, maybe switch windows; is a metric refresh due?
 
     Dual averaging runs on without restarts, except once after the first
     metric estimate (nuts-rs ``GlobalStrategy::adapt``); from the last
-    window on it uses the symmetric acceptance statistic.
+    window on it uses the symmetric acceptance statistic. Returns the state
+    and whether :func:`_refresh_metric` is due.
     """
     collect, update, refresh, late = flags
     acceptance = info.acceptance_rate_symmetric if late else info.acceptance_rate
@@ -264,16 +279,12 @@ def _adapt_nutpie(logp_fn, float_data, int_data, rng, state, info, settings, fla
         foreground, background = background, moments_init(state.position.shape[0])
         window = window_switch(window)
     state = _with_windows(state, dual_averaging, foreground, background, window)
-    if refresh and foreground.count >= 3:
-        metric = _estimate_metric(state, settings)
-        state = _with_new_metric(logp_fn, float_data, int_data, rng, state, metric,
-                                 not state.metric_changed)
-    return state
+    return state, refresh and foreground.count >= 3
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
-def _adapt_stan(logp_fn, float_data, int_data, rng, state, info, settings, flags):
-    """Stan's warm-up step: collect; at a window's end, estimate, forget, restart."""
+@compiled_only
+def _adapt_stan(state, info, settings, flags):
+    """Stan's warm-up step: collect; is it a window's end (estimate, forget, restart)?"""
     collect, update, _, _ = flags
     dual_averaging = dual_averaging_update(state.dual_averaging, info.acceptance_rate,
                                            settings.target_accept, settings.gamma, settings.t0,
@@ -283,29 +294,36 @@ def _adapt_stan(logp_fn, float_data, int_data, rng, state, info, settings, flags
         foreground = moments_update(foreground, state.position, state.logp_grad)
         window = window_push(window, state.position, state.logp_grad)
     state = _with_windows(state, dual_averaging, foreground, state.background, window)
-    if update:
-        metric = _estimate_metric(state, settings)
-        state = _with_new_metric(logp_fn, float_data, int_data, rng, state, metric, True)
+    return state, update
+
+
+@compiled_only
+def _refresh_metric(logp_fn, float_data, int_data, rng, state, settings, estimate_fn):
+    """Re-estimate the metric from the foreground window and install it.
+
+    nutpie restarts the step size only after its first metric change; Stan
+    after every window, whose draws it then forgets.
+    """
+    metric = _estimate_metric(state, settings, estimate_fn)
+    stan = settings.adaptation_mode == 1
+    restart = stan or not state.metric_changed
+    state = _with_new_metric(logp_fn, float_data, int_data, rng, state, metric, restart)
+    if stan:
         dim = state.position.shape[0]
         state = _with_windows(state, state.dual_averaging, moments_init(dim), state.background,
                               window_reset(state.window))
     return state
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
-def _adapt(logp_fn, float_data, int_data, rng, state, info, settings, flags):
-    """Warm-up bookkeeping after the transition of iteration ``state.iteration``."""
-    if settings.adaptation_mode == 0:
-        state = _adapt_nutpie(logp_fn, float_data, int_data, rng, state, info, settings, flags)
-    else:
-        state = _adapt_stan(logp_fn, float_data, int_data, rng, state, info, settings, flags)
+@compiled_only
+def _end_of_warm_up(state, settings):
+    """After the last warm-up iteration, sample with the averaged iterate (Hoffman & Gelman, alg. 5)."""
     if state.iteration == settings.n_tune - 1 and state.dual_averaging.iteration > 0:
-        # End of warm-up: sample with the averaged iterate (Hoffman & Gelman, alg. 5).
-        state = _with_step_size(state, np.exp(state.dual_averaging.log_step_size_bar))
+        return _with_step_size(state, np.exp(state.dual_averaging.log_step_size_bar))
     return state
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@compiled_only
 def _write_stats(stats_row, info, step_size, step_size_bar):
     """Write one row of :data:`STAT_NAMES`."""
     stats_row[0] = info.lp
@@ -321,14 +339,14 @@ def _write_stats(stats_row, info, step_size, step_size_bar):
     stats_row[10] = info.reached_max_treedepth
 
 
-@njit(
+@lazy_entry_point(
     CHAIN_STATE_TYPE(LOGP_FUNCTION_TYPE, FLOAT_VECTOR, INT_VECTOR, RNG_TYPE, CHAIN_STATE_TYPE,
-                     SETTINGS_TYPE, numba.boolean[:, ::1], numba.int64,
-                     numba.float64[:, ::1], numba.float64[:, ::1]),
+                     SETTINGS_TYPE, ESTIMATE_FUNCTION_TYPE, numba.boolean[:, ::1], numba.int64,
+                     FLOAT_MATRIX, FLOAT_MATRIX),
     nogil=True, cache=True, error_model="numpy",
 )
-def run_chain(logp_fn, float_data, int_data, rng, state, settings, schedule, n_iterations,
-              draws_out, stats_out):
+def run_chain(logp_fn, float_data, int_data, rng, state, settings, estimate_fn, schedule,
+              n_iterations, draws_out, stats_out):
     """Run up to ``n_iterations`` iterations of one chain from ``state``.
 
     Iteration ``i = state.iteration`` writes its draw to ``draws_out[i]`` and
@@ -348,6 +366,9 @@ def run_chain(logp_fn, float_data, int_data, rng, state, settings, schedule, n_i
         This chain's own generator, advanced in place.
     state : ChainState
     settings : SamplerSettings
+    estimate_fn : ESTIMATE_FUNCTION_TYPE
+        The dense or low-rank window estimate of ``settings.metric_kind``
+        (:data:`mixgraph.mcmc.mass_matrix.WINDOW_ESTIMATES`).
     schedule : ndarray of bool, shape (4, n_tune)
         The warm-up schedule's rows ``collect``, ``update``, ``refresh``
         and ``late`` (:class:`mixgraph.mcmc.schedules.TuningSchedule`).
@@ -374,7 +395,17 @@ def run_chain(logp_fn, float_data, int_data, rng, state, settings, schedule, n_i
         if iteration < settings.n_tune:
             flags = (schedule[0, iteration], schedule[1, iteration], schedule[2, iteration],
                      schedule[3, iteration])
-            state = _adapt(logp_fn, float_data, int_data, rng, state, info, settings, flags)
+            # Called from here, not from one more function between, and the refresh
+            # from one place: every compiled function re-optimises and re-emits the
+            # code of all it calls.
+            if settings.adaptation_mode == 0:
+                state, refresh = _adapt_nutpie(state, info, settings, flags)
+            else:
+                state, refresh = _adapt_stan(state, info, settings, flags)
+            if refresh:
+                state = _refresh_metric(logp_fn, float_data, int_data, rng, state, settings,
+                                        estimate_fn)
+            state = _end_of_warm_up(state, settings)
             step_size_bar = np.exp(state.dual_averaging.log_step_size_bar)
         draws_out[iteration] = state.position
         _write_stats(stats_out[iteration], info, step_size, step_size_bar)

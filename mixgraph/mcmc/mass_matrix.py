@@ -19,6 +19,12 @@
 
 The draws of the current estimation window live in a ring buffer,
 :class:`DrawWindow`, whose rows are written in place.
+
+The kernel calls an estimate through a first-class function
+(:data:`WINDOW_ESTIMATES`, all with one signature), not directly: the code of
+the eigen-decompositions is then compiled once, in its own library, only
+when a run asks for that metric, instead of being linked, re-optimised and
+re-emitted in every kernel function that reaches it.
 """
 
 from typing import NamedTuple
@@ -29,10 +35,14 @@ from numba import njit
 from mixgraph.mcmc.metrics import Metric, metric_from_eigen
 
 __all__ = [
+    "WINDOW_ESTIMATES",
     "DrawWindow",
     "dense_metric_estimate",
     "low_rank_metric_estimate",
     "spd_geometric_mean",
+    "dense_window_estimate",
+    "low_rank_window_estimate",
+    "no_window_estimate",
     "window_contents",
     "window_init",
     "window_push",
@@ -123,7 +133,9 @@ def _scaled_metric(covariance):
     scale = np.sqrt(np.diag(covariance).copy())
     correlation = covariance / np.outer(scale, scale)
     eigenvalues, eigenvectors = np.linalg.eigh(correlation)
-    return metric_from_eigen(scale, np.maximum(eigenvalues, 1e-12), eigenvectors)
+    # C order, as in the low-rank estimate: one specialisation of metric_from_eigen.
+    return metric_from_eigen(scale, np.maximum(eigenvalues, 1e-12),
+                             np.ascontiguousarray(eigenvectors))
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -223,3 +235,33 @@ def low_rank_metric_estimate(draws, grads, previous_scale, regularisation=1e-5,
     keep = (eigenvalues > eigenvalue_cutoff) | (eigenvalues < 1.0 / eigenvalue_cutoff)
     kept_vectors = np.ascontiguousarray(basis @ np.ascontiguousarray(eigenvectors[:, keep]))
     return metric_from_eigen(scale, eigenvalues[keep], kept_vectors)
+
+
+# The three share one signature, the kernel's ESTIMATE_SIGNATURE:
+# (draws, grads, previous_scale, regularisation, eigenvalue_cutoff) -> Metric.
+@njit(nogil=True, cache=True, error_model="numpy")
+def dense_window_estimate(draws, grads, previous_scale, regularisation, eigenvalue_cutoff):
+    """:func:`dense_metric_estimate` of ``draws`` (the other arguments are unused)."""
+    return dense_metric_estimate(draws)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def low_rank_window_estimate(draws, grads, previous_scale, regularisation, eigenvalue_cutoff):
+    """:func:`low_rank_metric_estimate` with every argument."""
+    return low_rank_metric_estimate(draws, grads, previous_scale, regularisation,
+                                    eigenvalue_cutoff)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def no_window_estimate(draws, grads, previous_scale, regularisation, eigenvalue_cutoff):
+    """The diagonal metric's placeholder (never called): the previous scale, unchanged."""
+    return Metric(previous_scale.copy(), np.zeros((previous_scale.shape[0], 0)), np.zeros(0),
+                  np.zeros(0))
+
+
+WINDOW_ESTIMATES = {
+    "diag": no_window_estimate,
+    "dense": dense_window_estimate,
+    "low_rank": low_rank_window_estimate,
+}
+"""The window estimate handed to the kernel for each ``metric=``."""

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 
 from mixgraph.mcmc.integrators import PhasePoint, leapfrog
+from mixgraph.mcmc.lazy import compiled_only
 from mixgraph.mcmc.metrics import draw_momentum, is_turning_after_merge, kinetic_energy, velocity
 
 __all__ = ["NUTSInfo", "NUTSState", "SubtreeResult", "build_subtree", "nuts_transition"]
@@ -79,7 +80,7 @@ class SubtreeResult(NamedTuple):
     max_energy_error: float
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@compiled_only
 def _energy(point):
     """Hamiltonian :math:`H = -\\log\\pi(q) + K(p)`; ``inf`` where logp is not finite."""
     if not np.isfinite(point.logp):
@@ -87,7 +88,7 @@ def _energy(point):
     return -point.logp + kinetic_energy(point.momentum, point.velocity)
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@compiled_only
 def _larger_error(current, candidate):
     """Return whichever signed energy error is larger in absolute value."""
     if np.isnan(candidate) or abs(candidate) > abs(current):
@@ -95,7 +96,7 @@ def _larger_error(current, candidate):
     return current
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@compiled_only
 def _symmetric_acceptance(energy_error):
     """nutpie's symmetric acceptance statistic :math:`2 \\min(1, e^{-\\Delta}) / (1 + e^{-\\Delta})`.
 
@@ -108,7 +109,7 @@ def _symmetric_acceptance(energy_error):
     return 2.0 * magnitude / (1.0 + magnitude)
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@compiled_only
 def _merge_into_stack(stacks, leaf_index, leaf):
     """Merge the sub-trees completed by leaf ``leaf_index``; push the result.
 
@@ -213,7 +214,7 @@ def build_subtree(logp_fn, float_data, int_data, rng, edge, depth, step_size, me
                          False, sum_acceptance, sum_symmetric, n_leaves, largest_error)
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@compiled_only
 def _info(proposal, proposal_energy, initial_energy, sum_acceptance, sum_symmetric, n_steps,
           depth, diverging, largest_error, max_tree_depth):
     """Collect the statistics of a finished transition."""
@@ -271,8 +272,10 @@ def nuts_transition(logp_fn, float_data, int_data, rng, state, step_size, metric
         forward = rng.random() < 0.5  # direction of the doubling (Betancourt 2017, A.2)
         edge = right if forward else left
         signed_step = step_size if forward else -step_size
-        subtree = build_subtree(logp_fn, float_data, int_data, rng, edge, depth, signed_step,
-                                metric, initial_energy, max_energy_error)
+        # int(depth): never the literal 0 of the first pass of type inference,
+        # which would compile a second specialisation of build_subtree.
+        subtree = build_subtree(logp_fn, float_data, int_data, rng, edge, int(depth),
+                                signed_step, metric, initial_energy, max_energy_error)
         n_steps += subtree.n_steps
         sum_acceptance += subtree.sum_acceptance
         sum_symmetric += subtree.sum_acceptance_symmetric

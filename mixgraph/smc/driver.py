@@ -145,6 +145,7 @@ def run_smc_chains(
         np.ascontiguousarray(functions.likelihood_float, dtype=np.float64),
         np.ascontiguousarray(functions.likelihood_int, dtype=np.int64))
     generators = chain_generators(seed, chains)
+    smc_stage.compiled()  # compile (or load) in this thread, before the workers need it
     states = _initial_states(functions, initial_particles)
     records = [[] for _ in range(chains)]
     progress_cells = [0] * chains

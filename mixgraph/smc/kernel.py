@@ -18,9 +18,10 @@
    each particle probability ``move_probability`` of moving at the stage's
    acceptance rate so far (PyMC 3's ``p_acc_rate`` rule), at most ``max_steps``.
 
-The entry points are compiled eagerly with the first-class function type of
+The entry points are compiled for the first-class function type of
 :mod:`mixgraph.mcmc.kernel`, so that a new model does not recompile them, and
-cached on disk. This module knows nothing of models.
+cached on disk. They compile on first use (:mod:`mixgraph.mcmc.lazy`), not
+at ``import mixgraph``. This module knows nothing of models.
 """
 
 from typing import NamedTuple
@@ -30,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from mixgraph.mcmc.kernel import FLOAT_VECTOR, INT_VECTOR, LOGP_FUNCTION_TYPE, RNG_TYPE
+from mixgraph.mcmc.lazy import lazy_entry_point
 from mixgraph.smc.mutation import current_proposal_logps, hmc_step, imh_step
 from mixgraph.smc.proposal import fit_gaussian, tempered_logp, unsigned_correlations
 from mixgraph.smc.resampling import systematic_resampling
@@ -84,8 +86,8 @@ INFO_TYPE = numba.typeof(StageInfo(0.0, 0.0, 0, 0.0, 0.0))
 _FUNCTIONS = (LOGP_FUNCTION_TYPE, FLOAT_VECTOR, INT_VECTOR, LOGP_FUNCTION_TYPE, FLOAT_VECTOR, INT_VECTOR)
 
 
-@njit(numba.types.Tuple((FLOAT_VECTOR, FLOAT_VECTOR))(*_FUNCTIONS, numba.float64[:, ::1]),
-      nogil=True, cache=True, error_model="numpy")
+@lazy_entry_point(numba.types.Tuple((FLOAT_VECTOR, FLOAT_VECTOR))(*_FUNCTIONS, numba.float64[:, ::1]),
+                  nogil=True, cache=True, error_model="numpy")
 def init_smc(prior_fn, prior_float, prior_int, likelihood_fn, likelihood_float, likelihood_int,
              particles):
     """The prior and likelihood log-densities of every particle (``-inf`` where not finite)."""
@@ -143,8 +145,9 @@ def _mutate(prior_fn, prior_float, prior_int, likelihood_fn, likelihood_float, l
     return accepted, steps, step_size
 
 
-@njit(numba.types.Tuple((STATE_TYPE, INFO_TYPE))(*_FUNCTIONS, RNG_TYPE, STATE_TYPE, SETTINGS_TYPE),
-      nogil=True, cache=True, error_model="numpy")
+@lazy_entry_point(numba.types.Tuple((STATE_TYPE, INFO_TYPE))(*_FUNCTIONS, RNG_TYPE, STATE_TYPE,
+                                                              SETTINGS_TYPE),
+                  nogil=True, cache=True, error_model="numpy")
 def smc_stage(prior_fn, prior_float, prior_int, likelihood_fn, likelihood_float, likelihood_int,
               rng, state, settings):
     """Reweight to the next inverse temperature, resample, mutate (see the module docstring).
