@@ -61,10 +61,8 @@ def _batch_and_length(shape: Any, size: Any, steps: Any, n_lags: int) -> tuple:
     if steps is not None:
         from_steps = int(steps) + n_lags
         if length is not None and length != from_steps:
-            raise ValueError(
-                f"shape={shape} and steps={steps} disagree: a chain of T values has steps = T - n_lags "
-                f"= T - {n_lags}"
-            )
+            rule = "T - 1" if n_lags == 1 else f"T - n_lags = T - {n_lags}"
+            raise ValueError(f"shape={shape} and steps={steps} disagree: a chain of T values has steps = {rule}")
         length = from_steps
     return batch, length
 
