@@ -23,23 +23,23 @@ __all__ = ["main", "MEASURE", "CHAINS"]
 CHAINS = 8
 
 MEASURE = hmm.MEASURE.replace(
-    """    path = [0]
+    """path = [0]
+for _ in range(steps - 1):
+    path.append(rng.choice(3, p=transitions[path[-1]]))
+observed = rng.normal(np.array([-2.0, 0.0, 2.0])[np.array(path)], 0.7)""",
+    f"""paths = []
+for _ in range({CHAINS}):
+    path = [0]
     for _ in range(steps - 1):
         path.append(rng.choice(3, p=transitions[path[-1]]))
-    observed = rng.normal(np.array([-2.0, 0.0, 2.0])[np.array(path)], 0.7)""",
-    f"""    paths = []
-    for _ in range({CHAINS}):
-        path = [0]
-        for _ in range(steps - 1):
-            path.append(rng.choice(3, p=transitions[path[-1]]))
-        paths.append(path)
-    observed = rng.normal(np.array([-2.0, 0.0, 2.0])[np.array(paths)], 0.7)""",
+    paths.append(path)
+observed = rng.normal(np.array([-2.0, 0.0, 2.0])[np.array(paths)], 0.7)""",
 ).replace('rows = mg.Dirichlet("P", a=np.ones((3, 3)))', f'rows = mg.Dirichlet("P", a=np.ones(({CHAINS}, 3, 3)))').replace(
     "shape=(steps,))", f"shape=({CHAINS}, steps))")
 
 
 def main() -> None:
-    assert MEASURE.count(f"({CHAINS}, 3, 3)") == 1 and f"shape=({CHAINS}, steps)" in MEASURE
+    assert MEASURE.count(f"({CHAINS}, 3, 3)") == 1 and f"shape=({CHAINS}, steps)" in MEASURE and "paths = []" in MEASURE
     original = hmm.MEASURE
     hmm.MEASURE = MEASURE
     try:

@@ -51,7 +51,7 @@ __all__ = [
     "step_log_likelihoods_numpy",
 ]
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Added to the Numba cache key of the three ops; increase it when a kernel changes."""
 
 _SIGNATURE_INPUTS = "(b,k),(b,s,k,k),(b,t,k)"
@@ -168,6 +168,8 @@ class HMMStepLogLikelihoods(Op):
 # ---------------------------------------------------------------- Numba kernels
 @numba_basic.numba_njit
 def _batched_log_likelihood(log_init, log_transitions, emission):
+    # contiguous copies: the per-chain kernels see C-ordered arrays only, one compiled specialisation
+    log_init, emission = np.ascontiguousarray(log_init), np.ascontiguousarray(emission)
     chains, steps, states = emission.shape
     work = np.empty((steps, states))
     shifted = np.empty((steps, states))
@@ -181,6 +183,7 @@ def _batched_log_likelihood(log_init, log_transitions, emission):
 
 @numba_basic.numba_njit
 def _batched_gradient(log_init, log_transitions, emission):
+    log_init, emission = np.ascontiguousarray(log_init), np.ascontiguousarray(emission)
     chains = emission.shape[0]
     gradient_init = np.empty(log_init.shape)
     gradient_transitions = np.empty(log_transitions.shape)
@@ -226,6 +229,7 @@ def _chain_steps(log_init, transitions, emission, result):
 
 @numba_basic.numba_njit
 def _batched_steps(log_init, log_transitions, emission):
+    log_init, emission = np.ascontiguousarray(log_init), np.ascontiguousarray(emission)
     chains, steps, _ = emission.shape
     result = np.empty((chains, steps))
     for b in range(chains):
