@@ -88,7 +88,7 @@ def _transition_kind(transitions: TensorVariable, batch: tuple | None, n_lags: i
         return False, transitions.ndim - core
     if n_lags == 1 and transitions.ndim == len(batch) + 3:
         return True, len(batch)
-    wanted = (f"(K, K), (*batch, K, K) or (*batch, T - 1, K, K)" if n_lags == 1
+    wanted = ("(K, K), (*batch, K, K) or (*batch, T - 1, K, K)" if n_lags == 1
               else f"(*batch,) + (K,) * {core}")
     raise ValueError(
         f"P of shape {tuple(transitions.type.shape)} does not fit chains of batch shape {batch}: give P "

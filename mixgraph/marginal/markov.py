@@ -33,8 +33,8 @@ from mixgraph.distributions.markov_forward_batched import (
     hmm_step_log_likelihoods,
 )
 from mixgraph.distributions.mixture_op import safe_log, safe_logsumexp
-from mixgraph.marginal.markov_lags import decode_log_marginals, decode_paths, lagged_inputs, decode_marginals
 from mixgraph.logprob import check_parameters, constrained_values
+from mixgraph.marginal.markov_lags import decode_log_marginals, decode_marginals, decode_paths, lagged_inputs
 from mixgraph.registry import distribution_parameters
 
 __all__ = [
