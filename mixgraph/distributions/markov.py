@@ -14,6 +14,7 @@ forward filtering, backward sampling.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -27,15 +28,16 @@ from pytensor.tensor.random.op import RandomVariable
 from pytensor.tensor.special import softmax
 
 from mixgraph.distributions.base import Distribution, as_parameter, check_constant
+from mixgraph.distributions.markov_shapes import MAX_LAGGED_STATES, chain_layout, check_init_shape
 from mixgraph.distributions.mixture_op import safe_log
 from mixgraph.distributions.support import SUPPORT_VIOLATIONS, outside_interval
 from mixgraph.logprob import check_parameters
 from mixgraph.registry import LOGP, SUPPORT_POINT, distribution_parameters
-from mixgraph.shapes import static_value
 
-__all__ = ["DiscreteMarkovChain", "DiscreteMarkovChainRV", "markov_chain_validity", "ROW_SUM_TOLERANCE"]
+__all__ = ["DiscreteMarkovChain", "DiscreteMarkovChainRV", "MAX_LAGGED_STATES", "markov_chain_op",
+           "markov_chain_validity", "ROW_SUM_TOLERANCE"]
 
-NUMBA_DRAW_VERSION = 1
+NUMBA_DRAW_VERSION = 2
 """Part of the Numba cache key of the draw; increase it when the draw changes."""
 
 ROW_SUM_TOLERANCE = 1e-6
@@ -43,10 +45,12 @@ ROW_SUM_TOLERANCE = 1e-6
 
 
 class DiscreteMarkovChainRV(RandomVariable):
-    """A first-order Markov chain of ``steps + 1`` states, drawn ancestrally.
+    """A Markov chain of ``steps + n_lags`` states, drawn ancestrally.
 
-    Inputs are ``rng, size, steps, init_probabilities, P``; ``P`` is ``(K, K)``
-    (``time_varying=False``) or ``(steps, K, K)``.
+    Inputs are ``rng, size, steps, init_probabilities, P``; ``P`` is ``(K, K)``,
+    ``(steps, K, K)`` (time-varying) or ``(K,) * (n_lags + 1)`` (order
+    ``n_lags``), after any batch axes. The first ``n_lags`` states are drawn
+    independently from ``init_probabilities``.
     """
 
     name = "discrete_markov_chain"
@@ -56,37 +60,56 @@ class DiscreteMarkovChainRV(RandomVariable):
     @property
     def time_varying(self) -> bool:
         """Whether ``P`` holds one matrix per transition."""
-        return self.ndims_params[2] == 3
+        return "(s,k,k)" in self.signature
+
+    @property
+    def n_lags(self) -> int:
+        """The order of the chain."""
+        return 1 if self.time_varying else self.ndims_params[2] - 1
 
     def _supp_shape_from_params(self, dist_params, param_shapes=None):
-        return (dist_params[0] + 1,)
+        return (dist_params[0] + self.n_lags,)
 
     def rng_fn(self, rng, steps, init_probabilities, transitions, size):
         steps = int(np.asarray(steps).reshape(-1)[0])
+        core = 3 if self.time_varying else self.n_lags + 1
         batch = tuple(size) if size is not None else np.broadcast_shapes(
-            np.shape(init_probabilities)[:-1], np.shape(transitions)[: -(3 if self.time_varying else 2)])
+            np.shape(init_probabilities)[:-1], np.shape(transitions)[: np.ndim(transitions) - core])
         init_probabilities = np.broadcast_to(init_probabilities, batch + np.shape(init_probabilities)[-1:])
-        transitions = np.broadcast_to(transitions, batch + np.shape(transitions)[-(3 if self.time_varying else 2):])
-        draws = np.empty(batch + (steps + 1,), dtype=np.int64)
+        transitions = np.broadcast_to(transitions, batch + np.shape(transitions)[np.ndim(transitions) - core:])
+        draws = np.empty(batch + (steps + self.n_lags,), dtype=np.int64)
         for index in np.ndindex(*batch):
-            draws[index] = _draw_path(rng, steps, init_probabilities[index], transitions[index])
+            draws[index] = _draw_path(rng, steps, init_probabilities[index], transitions[index],
+                                      self.time_varying, self.n_lags)
         return draws
 
 
-def _draw_path(rng: np.random.Generator, steps: int, init_probabilities: np.ndarray, transitions: np.ndarray) -> np.ndarray:
-    """One path: ``z_0 ~ init``, then ``z_t ~ P^{(t)}[z_{t-1}]``, by inverting each row's cumulative sum."""
-    states = init_probabilities.shape[-1]
-    uniforms = rng.random(steps + 1)
-    path = np.empty(steps + 1, dtype=np.int64)
-    path[0] = min(np.searchsorted(np.cumsum(init_probabilities), uniforms[0] * np.sum(init_probabilities), "right"), states - 1)
-    for t in range(1, steps + 1):
-        row = (transitions[t - 1] if transitions.ndim == 3 else transitions)[path[t - 1]]
-        path[t] = min(np.searchsorted(np.cumsum(row), uniforms[t] * np.sum(row), "right"), states - 1)
+def _draw_one(row: np.ndarray, uniform: float) -> int:
+    return min(int(np.searchsorted(np.cumsum(row), uniform * np.sum(row), "right")), row.shape[0] - 1)
+
+
+def _draw_path(rng: np.random.Generator, steps: int, init_probabilities: np.ndarray, transitions: np.ndarray,
+               time_varying: bool, n_lags: int) -> np.ndarray:
+    """One path: ``z_0..z_{m-1} ~ init`` independently, then ``z_t ~ P[z_{t-m}, ..., z_{t-1}]``."""
+    uniforms = rng.random(steps + n_lags)
+    path = np.empty(steps + n_lags, dtype=np.int64)
+    for t in range(n_lags):
+        path[t] = _draw_one(init_probabilities, uniforms[t])
+    for t in range(n_lags, steps + n_lags):
+        row = transitions[t - 1, path[t - 1]] if time_varying else transitions[tuple(path[t - n_lags: t])]
+        path[t] = _draw_one(row, uniforms[t])
     return path
 
 
-shared_markov_chain = DiscreteMarkovChainRV(signature="(),(k),(k,k)->(t)")
-time_varying_markov_chain = DiscreteMarkovChainRV(signature="(),(k),(s,k,k)->(t)")
+@functools.cache
+def markov_chain_op(time_varying: bool, n_lags: int) -> DiscreteMarkovChainRV:
+    """The op of a chain: ``P`` core ``(s,k,k)`` (time-varying) or ``(k,) * (n_lags + 1)``."""
+    core = "(s,k,k)" if time_varying else "(" + ",".join(["k"] * (n_lags + 1)) + ")"
+    return DiscreteMarkovChainRV(signature=f"(),(k),{core}->(t)")
+
+
+shared_markov_chain = markov_chain_op(False, 1)
+time_varying_markov_chain = markov_chain_op(True, 1)
 
 
 @numba_basic.numba_njit
@@ -104,11 +127,19 @@ def _draw_state(rng, row):
 
 
 @numba_basic.numba_njit
-def _numba_shared_path(rng, steps, init_probabilities, transitions):
-    path = np.empty(steps + 1, dtype=np.int64)
-    path[0] = _draw_state(rng, init_probabilities)
-    for t in range(1, steps + 1):
-        path[t] = _draw_state(rng, transitions[path[t - 1]])
+def _numba_lagged_path(rng, steps, init_probabilities, transitions):
+    """Shared P of any order: its rows flattened to ``(K ** n_lags, K)``, the row of the last lags."""
+    states = init_probabilities.shape[0]
+    rows = np.ascontiguousarray(transitions).reshape((transitions.size // states, states))
+    lags = transitions.ndim - 1
+    path = np.empty(steps + lags, dtype=np.int64)
+    for t in range(lags):
+        path[t] = _draw_state(rng, init_probabilities)
+    for t in range(lags, steps + lags):
+        row = 0
+        for lag in range(lags):
+            row = row * states + path[t - lags + lag]
+        path[t] = _draw_state(rng, rows[row])
     return path
 
 
@@ -124,7 +155,7 @@ def _numba_time_varying_path(rng, steps, init_probabilities, transitions):
 @numba_core_rv_funcify.register(DiscreteMarkovChainRV)
 def _markov_chain_core_draw(op: DiscreteMarkovChainRV, node: Any) -> tuple:
     """The Numba core draw (one path), so that draws run in nopython mode."""
-    return (_numba_time_varying_path if op.time_varying else _numba_shared_path), NUMBA_DRAW_VERSION
+    return (_numba_time_varying_path if op.time_varying else _numba_lagged_path), NUMBA_DRAW_VERSION
 
 
 def _rows_on_simplex(array: np.ndarray) -> np.ndarray:
@@ -135,48 +166,7 @@ def _static(length: Any) -> int | None:
     return None if length is None else int(length)
 
 
-def _chain_length(shape: Any, size: Any, steps: Any, transitions: TensorVariable) -> int:
-    """``T``, from ``shape=(T,)``, ``steps=T - 1`` or a time-varying ``P`` of ``T - 1`` matrices."""
-    if size not in (None, ()):
-        raise ValueError(
-            f"size={size} asks for a batch of chains, which is not supported; give shape=(T,) for one chain "
-            f"(or steps=T - 1), and stack several chains as separate variables"
-        )
-    from_shape = None
-    if shape is not None:
-        shape = tuple(shape) if np.ndim(shape) else (shape,)
-        if len(shape) != 1:
-            raise ValueError(f"shape={shape} has {len(shape)} dimensions; a DiscreteMarkovChain has shape (T,)")
-        from_shape = static_value(shape[0])  # a dim's current length: the chain's length is fixed here
-        if from_shape is None:
-            raise ValueError(f"shape={shape}: the chain's length must be known when it is built")
-    from_steps = None if steps is None else int(steps) + 1
-    from_transitions = _static(transitions.type.shape[0]) + 1 if transitions.ndim == 3 and transitions.type.shape[0] is not None else None
-    if from_shape is not None and from_steps is not None and from_shape != from_steps:
-        raise ValueError(f"shape={shape} and steps={steps} disagree: a chain of T values has steps = T - 1")
-    length = from_shape if from_shape is not None else from_steps if from_steps is not None else from_transitions
-    if length is None:
-        raise ValueError("give the chain's length: shape=(T,) (or steps=T - 1)")
-    if length < 1:
-        raise ValueError(f"a chain needs at least one value, got length {length}")
-    return length
-
-
-def _check_transitions(transitions: TensorVariable, length: int) -> None:
-    shape = tuple(transitions.type.shape)
-    if transitions.ndim not in (2, 3) or (None not in shape[-2:] and shape[-1] != shape[-2]):
-        raise ValueError(
-            f"P must be one (K, K) transition matrix or (T - 1, K, K) time-varying matrices, got shape {shape}"
-        )
-    if transitions.ndim == 3 and shape[0] is not None and shape[0] != length - 1:
-        hint = " Pass P[1:] (P[t - 1] is the transition from time t - 1 to t)." if shape[0] == length else ""
-        raise ValueError(
-            f"a time-varying P needs T - 1 = {length - 1} matrices for a chain of length T = {length}, "
-            f"got P of shape {shape}.{hint}"
-        )
-
-
-def _initial_probabilities(init_dist: Any, states: int | None) -> TensorVariable:
+def _initial_probabilities(init_dist: Any, states: int | None, batch: tuple) -> TensorVariable:
     if init_dist is None:
         if states is None:
             raise ValueError("give init_dist (a Categorical.dist) when the number of states of P is not known")
@@ -186,9 +176,8 @@ def _initial_probabilities(init_dist: Any, states: int | None) -> TensorVariable
             f"init_dist must be a Categorical.dist(p=...) over the K states, got {type(init_dist).__name__}"
             f"{'' if not isinstance(init_dist, Variable) or init_dist.owner is None else ' of ' + type(init_dist.owner.op).__name__}"
         )
-    if init_dist.ndim != 0:
-        raise ValueError(f"init_dist must be one Categorical (shape ()), got shape {tuple(init_dist.type.shape)}")
     probabilities = distribution_parameters(init_dist)[0]
+    check_init_shape(init_dist, probabilities, batch)
     count = probabilities.type.shape[-1]
     if states is not None and count is not None and count != states:
         raise ValueError(f"init_dist has {count} categories but P has {states} states; they must agree")
@@ -212,13 +201,22 @@ class DiscreteMarkovChain(Distribution):
         ``Categorical.dist(p=...)`` over the ``K`` states, the distribution of
         ``z[0]``; uniform if not given.
     steps : int, optional
-        Number of transitions, ``T - 1`` (PyMC's name); or give ``shape=(T,)``.
+        Number of transitions, ``T - n_lags`` (PyMC's name); or give ``shape=(T,)``.
+    n_lags : int
+        The order of the chain (pymc-extras' name), at most
+        ``K ** n_lags <= MAX_LAGGED_STATES`` lagged states.
 
     Notes
     -----
     As a free variable it is summed out of the model by the forward
     algorithm, and posterior draws are recovered by forward filtering,
-    backward sampling. Batches of chains (``size=``) are not supported.
+    backward sampling. ``shape=(*batch, T)`` (or ``size=batch``, or dims)
+    makes independent chains; ``P`` and ``init_dist`` may then have one
+    value per chain (leading axes) or one shared by all
+    (:mod:`mixgraph.distributions.markov_shapes`). A chain of order
+    ``n_lags = m`` takes ``P`` of shape ``(K,) * (m + 1)``,
+    ``P[z_{t-m}, ..., z_{t-1}, z_t]``, its first ``m`` states independent
+    draws of ``init_dist``, and ``steps = T - m``.
     """
 
     @classmethod
@@ -226,17 +224,15 @@ class DiscreteMarkovChain(Distribution):
              n_lags: int = 1, shape: Any = None, size: Any = None) -> TensorVariable:
         if (P is None) == (logit_P is None):
             raise ValueError("give P or logit_P (one of them)")
-        if n_lags != 1:
-            raise ValueError(f"n_lags={n_lags}: only first-order chains (n_lags=1) are supported")
         transitions = softmax(as_parameter(logit_P), axis=-1) if logit_P is not None else as_parameter(P)
-        length = _chain_length(shape, size, steps, transitions)
-        _check_transitions(transitions, length)
+        layout = chain_layout(transitions, shape, size, steps, n_lags)
         if P is not None:
             check_constant("P", P, _rows_on_simplex, "non-negative with rows summing to 1")
-        initial = _initial_probabilities(init_dist, _static(transitions.type.shape[-1]))
+        initial = _initial_probabilities(init_dist, _static(transitions.type.shape[-1]), layout.batch)
         check_constant("init_dist's p", initial, _rows_on_simplex, "non-negative and summing to 1")
-        op = time_varying_markov_chain if transitions.ndim == 3 else shared_markov_chain
-        return cls.build([pt.as_tensor(np.int64(length - 1)), initial, transitions], rv_op=op)
+        op = markov_chain_op(layout.time_varying, layout.n_lags)
+        return cls.build([pt.as_tensor(np.int64(layout.length - layout.n_lags)), initial, transitions],
+                         rv_op=op, size=layout.batch)
 
     @classmethod
     def is_discrete(cls) -> bool:
@@ -247,31 +243,56 @@ def markov_chain_validity(init_probabilities: TensorVariable, transitions: Tenso
     """Run-time conditions: the initial probabilities and every row of ``P`` on the simplex."""
     return [
         pt.all(pt.ge(init_probabilities, 0.0)), pt.all(pt.ge(transitions, 0.0)),
-        pt.le(pt.abs(pt.sum(init_probabilities) - 1.0), ROW_SUM_TOLERANCE),
+        pt.all(pt.le(pt.abs(pt.sum(init_probabilities, axis=-1) - 1.0), ROW_SUM_TOLERANCE)),
         pt.all(pt.le(pt.abs(pt.sum(transitions, axis=-1) - 1.0), ROW_SUM_TOLERANCE)),
     ]
 
 
-@LOGP.register(DiscreteMarkovChainRV)
-def markov_chain_logp(value, steps, init_probabilities, transitions):
-    """``log init[z_0] + sum_t log P^(t)[z_{t-1}, z_t]``, ``-inf`` outside the states."""
+def _flat_transition_logs(op: DiscreteMarkovChainRV, transitions: TensorVariable, batch: tuple) -> TensorVariable:
+    """``log P`` with its core axes flattened, ``(*batch, K ** (m + 1))`` (``(*batch, S, K * K)`` time-varying)."""
+    log_transitions = safe_log(transitions)
+    states = transitions.shape[-1]
+    core = 3 if op.time_varying else op.n_lags + 1
+    leading = [transitions.shape[axis] for axis in range(transitions.ndim - core)]
+    if op.time_varying:
+        flat = log_transitions.reshape((*leading, transitions.shape[-3], states * states))
+        return pt.broadcast_to(flat, (*batch, transitions.shape[-3], states * states))
+    flat = log_transitions.reshape((*leading, states ** (op.n_lags + 1)))
+    return pt.broadcast_to(flat, (*batch, states ** (op.n_lags + 1)))
+
+
+def _chain_log_density(op, value, init_probabilities, transitions) -> TensorVariable:
+    """``sum_{t < m} log init[z_t] + sum_t log P[z_{t-m}, ..., z_t]``, one value per chain."""
+    lags, states = op.n_lags, init_probabilities.shape[-1]
+    batch = [value.shape[axis] for axis in range(value.ndim - 1)]
+    log_init = pt.broadcast_to(safe_log(init_probabilities), (*batch, states))
+    log_first = pt.sum(pt.take_along_axis(log_init, value[..., :lags], axis=-1), axis=-1)
+    length = value.shape[-1]
+    index = value[..., : length - lags]
+    for lag in range(1, lags + 1):  # the flat index of (z_{t-m}, ..., z_t), z_{t-m} most significant
+        index = index * states + value[..., lag: length - lags + lag]
+    flat = _flat_transition_logs(op, transitions, tuple(batch))
+    if op.time_varying:
+        moves = pt.take_along_axis(flat, index[..., None], axis=-1)[..., 0]
+    else:
+        moves = pt.take_along_axis(flat, index, axis=-1)
+    return log_first + pt.sum(moves, axis=-1)
+
+
+@LOGP.register(DiscreteMarkovChainRV, takes_op=True)
+def markov_chain_logp(op, value, steps, init_probabilities, transitions):
+    """``log p(z)`` per chain, ``-inf`` outside the states."""
     states = init_probabilities.shape[-1]
     inside = pt.all(pt.and_(pt.ge(value, 0), pt.lt(value, states)), axis=-1)
     safe = pt.clip(value, 0, states - 1)
-    log_first = safe_log(init_probabilities)[safe[..., 0]]
-    log_transitions = safe_log(transitions)
-    if transitions.ndim == 3:
-        moves = log_transitions[pt.arange(transitions.shape[0]), safe[..., :-1], safe[..., 1:]]
-    else:
-        moves = log_transitions[safe[..., :-1], safe[..., 1:]]
-    log_path = pt.switch(inside, log_first + pt.sum(moves, axis=-1), -np.inf)
+    log_path = pt.switch(inside, _chain_log_density(op, safe, init_probabilities, transitions), -np.inf)
     return check_parameters(log_path, *markov_chain_validity(init_probabilities, transitions))
 
 
 @SUPPORT_POINT.register(DiscreteMarkovChainRV)
 def markov_chain_support_point(rv, steps, init_probabilities, transitions):
     """The most probable initial state, held for the whole chain."""
-    return pt.full((steps + 1,), pt.argmax(init_probabilities), dtype="int64")
+    return pt.zeros(rv.shape, dtype="int64") + pt.argmax(init_probabilities, axis=-1)[..., None]
 
 
 @SUPPORT_VIOLATIONS.register(DiscreteMarkovChainRV)

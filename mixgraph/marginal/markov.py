@@ -18,7 +18,7 @@ section V.A).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytensor.tensor as pt
@@ -26,9 +26,15 @@ from pytensor.graph.replace import graph_replace
 from pytensor.tensor import TensorVariable
 
 from mixgraph.distributions.markov import DiscreteMarkovChainRV, markov_chain_validity
-from mixgraph.distributions.markov_forward import hmm_log_likelihood, hmm_posterior_marginals
-from mixgraph.distributions.mixture_op import safe_log
+from mixgraph.distributions.markov_forward import hmm_log_likelihood
+from mixgraph.distributions.markov_forward_batched import (
+    batched_hmm_log_likelihood,
+    batched_hmm_posterior_marginals,
+    hmm_step_log_likelihoods,
+)
+from mixgraph.distributions.mixture_op import safe_log, safe_logsumexp
 from mixgraph.logprob import check_parameters, constrained_values
+from mixgraph.marginal.markov_lags import decode_log_marginals, decode_marginals, decode_paths, lagged_inputs
 from mixgraph.registry import distribution_parameters
 
 __all__ = [
@@ -37,7 +43,11 @@ __all__ = [
     "markov_marginal_term",
     "markov_posterior_marginals",
     "markov_recovery_inputs",
+    "markov_step_log_likelihood",
+    "chain_shape",
+    "ChainShape",
     "recover_markov",
+    "recover_markov_group",
     "forward_filter",
     "backward_sample",
     "smoothed_log_probabilities",
@@ -55,25 +65,92 @@ def markov_parameters(group: Any, source: Any) -> tuple[TensorVariable, TensorVa
     return tuple(graph_replace([init_probabilities, transitions], constrained_values(source), strict=False))
 
 
-def _hmm_inputs(group: Any, source: Any, emission: TensorVariable) -> tuple:
+class ChainShape(NamedTuple):
+    """What the forward algorithm needs to know of a chain variable."""
+
+    batch: tuple  # batch shape of the chains
+    length: int  # T
+    states: int  # K
+    n_lags: int
+    time_varying: bool
+
+
+def chain_shape(group: Any) -> ChainShape:
+    op = group.latent.owner.op
+    shape = group.configurations.shape[1:]
+    return ChainShape(tuple(shape[:-1]), int(shape[-1]), int(group.support.size), op.n_lags, op.time_varying)
+
+
+def _per_chain_inputs(group: Any, source: Any, emission: TensorVariable) -> tuple:
+    """``(init, P)`` for the validity checks, and the (lagged) chain's log init ``(*batch, K')``,
+    log transitions ``(*batch, K', K')`` or ``(*batch, S, K', K')`` and emissions ``(*batch, T', K')``."""
+    shape = chain_shape(group)
     init_probabilities, transitions = markov_parameters(group, source)
-    return init_probabilities, transitions, (safe_log(init_probabilities), safe_log(transitions), emission.T)
+    emission = pt.moveaxis(emission, 0, -1)  # (K, *batch, T) -> (*batch, T, K)
+    log_init = pt.broadcast_to(safe_log(init_probabilities), (*shape.batch, shape.states))
+    log_transitions = safe_log(transitions)
+    if shape.n_lags > 1:
+        log_init, log_transitions, emission = lagged_inputs(log_init, log_transitions, emission, shape.states,
+                                                            shape.n_lags)
+    core_ndim = 3 if shape.time_varying else 2
+    core = tuple(log_transitions.shape[axis] for axis in range(log_transitions.ndim - core_ndim, log_transitions.ndim))
+    log_transitions = pt.broadcast_to(log_transitions, (*shape.batch, *core))
+    return init_probabilities, transitions, (log_init, log_transitions, emission)
+
+
+def _batched_inputs(shape: ChainShape, log_init, log_transitions, emission) -> list[TensorVariable]:
+    """One batch axis of ``B`` chains: ``(B, K'), (B, S, K', K'), (B, T', K')``."""
+    chains = int(np.prod(shape.batch, dtype=int))
+    states = emission.shape[-1]
+    if not shape.time_varying:
+        log_transitions = pt.expand_dims(log_transitions, -3)
+    return [log_init.reshape((chains, states)),
+            log_transitions.reshape((chains, log_transitions.shape[-3], states, states)),
+            emission.reshape((chains, emission.shape[-2], states))]
 
 
 def markov_marginal_term(group: Any, emission: TensorVariable, source: Any) -> TensorVariable:
-    """``log p(dependents)`` with the chain summed out; ``emission`` of shape ``(K, T)``."""
-    init_probabilities, transitions, inputs = _hmm_inputs(group, source, emission)
-    return check_parameters(hmm_log_likelihood(*inputs), *markov_chain_validity(init_probabilities, transitions))
+    """``log p(dependents)`` with the chain(s) summed out; ``emission`` of shape ``(K, *batch, T)``."""
+    shape = chain_shape(group)
+    init_probabilities, transitions, inputs = _per_chain_inputs(group, source, emission)
+    if shape.batch:  # one forward pass per chain, in one op
+        value = batched_hmm_log_likelihood(*_batched_inputs(shape, *inputs))
+    else:
+        value = hmm_log_likelihood(*inputs)
+    return check_parameters(value, *markov_chain_validity(init_probabilities, transitions))
 
 
 def markov_recovery_inputs(group: Any, emission: TensorVariable, source: Any) -> list[TensorVariable]:
-    """What FFBS needs at one draw: log initial ``(K,)``, log transitions, emissions ``(T, K)``."""
-    return list(_hmm_inputs(group, source, emission)[2])
+    """What FFBS needs at one draw: log initial ``(B, K')``, log transitions ``(B, S, K', K')``, emissions ``(B, T', K')``."""
+    return _batched_inputs(chain_shape(group), *_per_chain_inputs(group, source, emission)[2])
 
 
 def markov_posterior_marginals(group: Any, emission: TensorVariable, source: Any) -> TensorVariable:
-    """``p(z_t = k | everything else)``, shape ``(T, K)``, as a graph in the value variables."""
-    return hmm_posterior_marginals(*_hmm_inputs(group, source, emission)[2])
+    """``p(z_t = k | everything else)``, shape ``(*batch, T, K)``, as a graph in the value variables."""
+    shape = chain_shape(group)
+    marginals = batched_hmm_posterior_marginals(*markov_recovery_inputs(group, emission, source))
+    if shape.n_lags > 1:
+        marginals = decode_marginals(marginals, shape.states, shape.n_lags)
+    return marginals.reshape((*shape.batch, shape.length, shape.states))
+
+
+def markov_step_log_likelihood(group: Any, emission: TensorVariable, source: Any) -> TensorVariable:
+    """``log p(y_t | y_0, ..., y_{t-1}, theta)`` per chain and time, ``(*batch, T)``: the filter's normalisers.
+
+    They sum to the marginal log-likelihood. For a chain of order ``m`` the
+    first ``m`` states are independent, so ``log p(y_t) = logsumexp_k(log init_k
+    + l_t(k))`` for ``t < m`` (together the lagged chain's first normaliser),
+    and the lagged chain's normalisers follow.
+    """
+    shape = chain_shape(group)
+    init_probabilities, transitions = markov_parameters(group, source)
+    steps = hmm_step_log_likelihoods(*markov_recovery_inputs(group, emission, source))
+    steps = steps.reshape((*shape.batch, shape.length - shape.n_lags + 1))
+    if shape.n_lags > 1:
+        log_init = pt.broadcast_to(safe_log(init_probabilities), (*shape.batch, shape.states))
+        first = safe_logsumexp(log_init[..., None, :] + pt.moveaxis(emission, 0, -1)[..., : shape.n_lags, :], axis=-1)
+        steps = pt.concatenate([first, steps[..., 1:]], axis=-1)
+    return check_parameters(steps, *markov_chain_validity(init_probabilities, transitions))
 
 
 # ---------------------------------------------------------------- FFBS, vectorised over draws
@@ -171,3 +248,24 @@ def recover_markov(log_init: np.ndarray, log_transitions: np.ndarray, emission: 
         return path, None
     smoothed = smoothed_log_probabilities(filtered, shifted, scales, transitions)
     return path, smoothed.reshape(leading + emission.shape[-2:])
+
+
+def recover_markov_group(group: Any, log_init: np.ndarray, log_transitions: np.ndarray, emission: np.ndarray,
+                         rng: np.random.Generator, include_logps: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """FFBS for every chain of a group at every draw: paths ``(chain, draw, *batch, T)``.
+
+    The inputs are :func:`markov_recovery_inputs` at every draw, with leading
+    ``(chain, draw)`` axes; a chain of order ``m`` is sampled on its lagged
+    states and decoded.
+    """
+    shape = chain_shape(group)
+    leading = emission.shape[:2]
+    flat = [values.reshape((-1,) + values.shape[3:]) for values in (log_init, log_transitions, emission)]
+    path, smoothed = recover_markov(*flat, rng, include_logps)
+    if shape.n_lags > 1:
+        path = decode_paths(path, shape.states, shape.n_lags)
+        smoothed = None if smoothed is None else decode_log_marginals(smoothed, shape.states, shape.n_lags)
+    path = path.reshape(leading + shape.batch + (shape.length,))
+    if smoothed is not None:
+        smoothed = smoothed.reshape(leading + shape.batch + (shape.length, shape.states))
+    return path, smoothed

@@ -27,8 +27,9 @@ from mixgraph.marginal.markov import (
     is_markov_group,
     markov_posterior_marginals,
     markov_recovery_inputs,
-    recover_markov,
+    recover_markov_group,
 )
+from mixgraph.marginal.markov_likelihood import markov_step_log_likelihood_of
 from mixgraph.marginal.support import MarginalizationError
 from mixgraph.point import QUICK_MODE
 from mixgraph.registry import distribution_parameters
@@ -153,7 +154,7 @@ def recover_latents(
     starts = np.cumsum([0] + counts)
     for group, start, count in zip(groups, starts, counts):
         if is_markov_group(group):
-            path, smoothed = recover_markov(*values[start: start + count], rng, include_logps)
+            path, smoothed = recover_markov_group(group, *values[start: start + count], rng, include_logps)
             recovered[group.latent.name] = path.astype(group.latent.dtype)
             if include_logps:
                 recovered[f"lp_{group.latent.name}"] = smoothed
@@ -218,7 +219,7 @@ def latent_probabilities(marginal_model: Any, latent_name: str) -> tuple[TensorV
     member = group.members[group.latent_names.index(latent_name)]
     [log_probabilities] = in_random_variables(marginal_model, [conditional_log_probabilities(marginal_model)[index]])
     probabilities = pt.exp(log_probabilities)
-    if is_markov_group(group):  # already (T, K)
+    if is_markov_group(group):  # already (*batch, T, K)
         return probabilities, group
     if group.coupling.elementwise:
         moved = pt.moveaxis(probabilities, 0, -1)
@@ -245,7 +246,9 @@ def observed_log_likelihood(marginal_model: Any, names: list[str]) -> list[Tenso
     """The marginal element-wise log-likelihood of observed variables, as graphs in the free random variables.
 
     An observed variable that is the only dependent of a summed-out latent
-    gets the latent's marginal term (its Mixture log-density).
+    gets the latent's marginal term (its Mixture log-density). The emissions
+    of a hidden Markov chain get the one-step-ahead predictive log-densities
+    ``log p(y_t | y_0..y_{t-1}, theta)`` (:mod:`mixgraph.marginal.markov_likelihood`).
 
     Raises
     ------
@@ -257,12 +260,8 @@ def observed_log_likelihood(marginal_model: Any, names: list[str]) -> list[Tenso
     for name in names:
         markov = [group for group in marginal_model.marginal_groups if is_markov_group(group) and name in group.dependents]
         if markov:
-            raise MarginalizationError(
-                f"the log-likelihood of '{name}' does not split into one term per observation: its "
-                f"observations depend on each other through the hidden Markov chain '{markov[0].latent.name}', "
-                f"which is summed out jointly by the forward algorithm. Compare such models by their total "
-                f"marginal log-likelihood (model.logp), not with element-wise LOO."
-            )
+            terms[name] = markov_step_log_likelihood_of(marginal_model, markov[0], name)
+            continue
         if name not in terms:
             group = next(group for group in marginal_model.marginal_groups if name in group.dependents)
             raise MarginalizationError(
@@ -271,3 +270,4 @@ def observed_log_likelihood(marginal_model: Any, names: list[str]) -> list[Tenso
                 f"log-likelihood of a model in which each latent has a single dependent."
             )
     return in_random_variables(marginal_model, [terms[name] for name in names])
+

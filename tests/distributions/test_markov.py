@@ -15,6 +15,12 @@ from mixgraph.distributions.markov_forward import (
     hmm_log_likelihood,
     hmm_posterior_marginals,
 )
+from mixgraph.distributions.markov_forward_batched import (
+    batched_hmm_log_likelihood,
+    batched_hmm_posterior_marginals,
+    hmm_step_log_likelihoods,
+    step_log_likelihoods_numpy,
+)
 
 P_SHARED = np.array([[0.7, 0.2, 0.1], [0.25, 0.5, 0.25], [0.05, 0.15, 0.8]])
 INIT = np.array([0.5, 0.3, 0.2])
@@ -221,8 +227,12 @@ ERROR_CASES = {
     "P and logit_P": (dict(P=P_SHARED, logit_P=P_SHARED, shape=(4,)), "give P or logit_P"),
     "no length": (dict(P=P_SHARED), "give the chain's length: shape=(T,)"),
     "shape and steps disagree": (dict(P=P_SHARED, shape=(4,), steps=5), "disagree: a chain of T values has steps = T - 1"),
-    "two-dimensional shape": (dict(P=P_SHARED, shape=(2, 4)), "has 2 dimensions; a DiscreteMarkovChain has shape (T,)"),
-    "batch size": (dict(P=P_SHARED, steps=3, size=(2,)), "asks for a batch of chains, which is not supported"),
+    "empty shape": (dict(P=P_SHARED, shape=()), "shape=() has no time axis"),
+    "batched P for another batch": (dict(P=np.stack([P_SHARED] * 3), shape=(2, 4)), "P has batch shape (3,), which does not broadcast to the chains' batch shape (2,)"),
+    "P with too many axes": (dict(P=np.stack([np.stack([P_VARYING] * 2)] * 2), shape=(4, 5)), "P of shape (2, 2, 4, 3, 3) does not fit chains of batch shape (4,)"),
+    "batched time-varying P for another batch": (dict(P=np.stack([P_VARYING] * 2), shape=(4, 5)), "P has batch shape (2,), which does not broadcast to the chains' batch shape (4,)"),
+    "batched time-varying P with T matrices": (dict(P=np.stack([np.stack([P_SHARED] * 5)] * 2), shape=(2, 5)), "Pass P[:, 1:]"),
+    "four-axis P without a batch": (dict(P=np.stack([P_VARYING] * 2)), "or give shape=(..., T) for a batch of chains"),
     "P not square": (dict(P=np.full((2, 3), 1 / 3), shape=(4,)), "got shape (2, 3)"),
     "P a vector": (dict(P=np.full(3, 1 / 3), shape=(4,)), "P must be one (K, K) transition matrix"),
     "P with T matrices": (dict(P=np.stack([P_SHARED] * 5), shape=(5,)), "Pass P[1:]"),
@@ -233,7 +243,14 @@ ERROR_CASES = {
     "init not a variable": (dict(P=P_SHARED, init_dist=[0.2, 0.8], shape=(4,)), "init_dist must be a Categorical.dist(p=...) over the K states, got list"),
     "init with other K": (dict(P=P_SHARED, init_dist=mg.Categorical.dist(p=[0.5, 0.5]), shape=(4,)), "init_dist has 2 categories but P has 3 states"),
     "init batched": (dict(P=P_SHARED, init_dist=mg.Categorical.dist(p=INIT, shape=(2,)), shape=(4,)), "init_dist must be one Categorical (shape ())"),
-    "second order": (dict(P=P_SHARED, shape=(4,), n_lags=2), "only first-order chains"),
+    "init for another batch": (dict(P=P_SHARED, init_dist=mg.Categorical.dist(p=INIT, shape=(3,)), shape=(2, 4)), "init_dist has batch shape (3,), which does not broadcast to the chains' batch shape (2,)"),
+    "init p for another batch": (dict(P=P_SHARED, init_dist=mg.Categorical.dist(p=np.stack([INIT] * 3)), shape=(2, 4)), "init_dist has batch shape (3,)"),
+    "second order with a matrix": (dict(P=P_SHARED, shape=(4,), n_lags=2), "P must be (K,) * 3 transition probabilities for n_lags=2, got shape (3, 3)"),
+    "second order not cubic": (dict(P=np.full((2, 3, 3), 1 / 3), shape=(4,), n_lags=2), "P must be (K,) * 3 transition probabilities for n_lags=2, got shape (2, 3, 3)"),
+    "too many lagged states": (dict(P=np.full((5,) * 5, 0.2), shape=(6,), n_lags=4), "K**n_lags = 625 lagged states, more than MAX_LAGGED_STATES = 256"),
+    "zero lags": (dict(P=P_SHARED, shape=(4,), n_lags=0), "n_lags=0: give a whole number of lags, at least 1"),
+    "chain shorter than its order": (dict(P=np.full((2, 2, 2), 0.5), shape=(1,), n_lags=2), "needs at least 2 values, got length 1"),
+    "steps with lags disagree": (dict(P=np.full((2, 2, 2), 0.5), shape=(5,), steps=4, n_lags=2), "steps = T - n_lags = T - 2"),
 }
 
 
@@ -271,3 +288,161 @@ def test_tiny_normalising_constants_do_not_underflow(compiled_functions, mode):
     value = compiled_functions[False, mode](log_init, log_transitions, emission)[0]
     # best path alternates: log 0.5 + (steps - 1) * log(1e-180); the other paths are far smaller
     np.testing.assert_allclose(value, np.log(0.5) + (steps - 1) * np.log(1e-180), rtol=1e-10)
+
+
+# ---------------------------------------------------------------- batches of chains and higher orders
+def _hand_log_lagged_path(path, init, transitions, lags):
+    """First ``lags`` states from ``init``, then ``P[z_{t-m}, ..., z_t]``; ``transitions`` (T - 1, K, K) if time-varying."""
+    total = np.sum(np.log(init[path[:lags]]))
+    for t in range(lags, len(path)):
+        if transitions.ndim == 3 and lags == 1:
+            total += np.log(transitions[t - 1][path[t - 1], path[t]])
+        else:
+            total += np.log(transitions[tuple(path[t - lags: t + 1])])
+    return total
+
+
+P_TWO = np.array([[0.9, 0.1], [0.3, 0.7]])
+P_SECOND_ORDER = np.random.default_rng(5).dirichlet(np.ones(3), size=(3, 3))
+P_THIRD_ORDER = np.random.default_rng(6).dirichlet(np.ones(2), size=(2, 2, 2, 2))  # a batch of 2 chains
+P_VARYING_BATCH = np.random.default_rng(7).dirichlet(np.ones(3), size=(2, 4, 3))
+
+# case: (P, init p, shape, n_lags, per-chain P and init (as used by the hand computation))
+BATCH_CASES = {
+    "batch, shared P": (P_SHARED, INIT, (2, 5), 1, lambda b: (P_SHARED, INIT)),
+    "batch, P and init per chain": (np.stack([P_SHARED, P_SHARED.T / P_SHARED.T.sum(1, keepdims=True)]),
+                                    np.stack([INIT, INIT[::-1]]), (2, 5), 1,
+                                    lambda b: ([P_SHARED, P_SHARED.T / P_SHARED.T.sum(1, keepdims=True)][b],
+                                               [INIT, INIT[::-1]][b])),
+    "batch, time-varying P per chain": (P_VARYING_BATCH, INIT, (2, 5), 1, lambda b: (P_VARYING_BATCH[b], INIT)),
+    "batch, time-varying P shared": (P_VARYING[None], INIT, (2, 5), 1, lambda b: (P_VARYING, INIT)),
+    "second order": (P_SECOND_ORDER, INIT, (5,), 2, lambda b: (P_SECOND_ORDER, INIT)),
+    "third order, batch": (P_THIRD_ORDER, np.array([0.3, 0.7]), (2, 6), 3,
+                           lambda b: (P_THIRD_ORDER[b], np.array([0.3, 0.7]))),
+}
+
+
+@pytest.mark.parametrize("case", BATCH_CASES)
+def test_batched_and_higher_order_path_log_density_equals_the_hand_computation(case):
+    transitions, init, shape, lags, per_chain = BATCH_CASES[case]
+    chain = mg.DiscreteMarkovChain.dist(P=transitions, init_dist=mg.Categorical.dist(p=init), shape=shape, n_lags=lags)
+    assert tuple(chain.type.shape) == shape
+    states = init.shape[-1]
+    paths = np.random.default_rng(2).integers(0, states, size=shape)
+    computed = mg.logp(chain, paths).eval()
+    batch = paths.reshape((-1, shape[-1]))
+    expected = [_hand_log_lagged_path(path, *per_chain(b)[::-1], lags) for b, path in enumerate(batch)]
+    np.testing.assert_allclose(computed, np.reshape(expected, shape[:-1]), rtol=1e-12)
+
+
+def _lagged_counts(paths, states, lags):
+    counts = np.zeros((states,) * (lags + 1))
+    windows = np.stack([paths[:, lag: paths.shape[1] - lags + lag] for lag in range(lags + 1)], axis=-1)
+    np.add.at(counts, tuple(windows.reshape(-1, lags + 1).T), 1)
+    return counts
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_second_order_draws_have_the_frequencies_of_P(engine):
+    steps = 60
+    chain = mg.DiscreteMarkovChain.dist(P=P_SECOND_ORDER, init_dist=mg.Categorical.dist(p=INIT), steps=steps - 2,
+                                        n_lags=2)
+    if engine == "numba":
+        paths = np.asarray(mg.draw(chain, draws=400, random_seed=5))
+    else:
+        rng = np.random.default_rng(5)
+        paths = np.stack([chain.owner.op.rng_fn(rng, steps - 2, INIT, P_SECOND_ORDER, None) for _ in range(400)])
+    assert paths.shape == (400, steps)
+    counts = _lagged_counts(paths, 3, 2)
+    totals = counts.sum(axis=-1, keepdims=True)
+    standard_errors = np.sqrt(P_SECOND_ORDER * (1 - P_SECOND_ORDER) / totals)
+    assert np.all(np.abs(counts / totals - P_SECOND_ORDER) < 4.5 * standard_errors)
+    for t in range(2):  # the first two states: independent draws of init_dist
+        first = np.bincount(paths[:, t], minlength=3) / 400
+        assert np.all(np.abs(first - INIT) < 4.5 * np.sqrt(INIT * (1 - INIT) / 400))
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_batched_draws_follow_each_chains_own_P(engine):
+    transitions = np.stack([P_TWO, P_TWO[::-1]])  # chain 1 has the rows swapped
+    chain = mg.DiscreteMarkovChain.dist(P=transitions, init_dist=mg.Categorical.dist(p=[0.5, 0.5]), shape=(2, 80))
+    if engine == "numba":
+        paths = np.asarray(mg.draw(chain, draws=200, random_seed=3))
+    else:
+        rng = np.random.default_rng(3)
+        paths = np.stack([chain.owner.op.rng_fn(rng, 79, np.array([0.5, 0.5]), transitions, (2,)) for _ in range(200)])
+    assert paths.shape == (200, 2, 80)
+    for b in range(2):
+        counts = _transition_counts(paths[:, b], 2)
+        totals = counts.sum(axis=1, keepdims=True)
+        standard_errors = np.sqrt(transitions[b] * (1 - transitions[b]) / totals)
+        assert np.all(np.abs(counts / totals - transitions[b]) < 4.5 * standard_errors)
+
+
+# ---------------------------------------------------------------- the batched forward op and per-step terms
+def _batched_inputs(time_varying, seed=0, chains=2, steps=4, states=2):
+    rng = np.random.default_rng(seed)
+    log_init = np.log(rng.dirichlet(np.ones(states), size=chains))
+    log_transitions = np.log(rng.dirichlet(np.ones(states), size=(chains, steps - 1 if time_varying else 1, states)))
+    emission = rng.normal(scale=2.0, size=(chains, steps, states))
+    return log_init, log_transitions, emission
+
+
+def _brute_force_batch(log_init, log_transitions, emission):
+    return sum(_brute_force_log_marginal(log_init[b], log_transitions[b] if log_transitions.shape[1] > 1
+                                         else log_transitions[b, 0], emission[b]) for b in range(emission.shape[0]))
+
+
+BATCHED_MODES = ["FAST_COMPILE", "NUMBA"]
+
+
+@pytest.fixture(scope="module")
+def batched_functions():
+    log_init, log_transitions, emission = pt.dmatrix("log_init"), pt.tensor4("log_P", dtype="float64"), pt.dtensor3("e")
+    value = batched_hmm_log_likelihood(log_init, log_transitions, emission)
+    outputs = [value, *pytensor.grad(value, [log_init, log_transitions, emission]),
+               batched_hmm_posterior_marginals(log_init, log_transitions, emission),
+               hmm_step_log_likelihoods(log_init, log_transitions, emission)]
+    return {mode: pytensor.function([log_init, log_transitions, emission], outputs, mode=mode) for mode in BATCHED_MODES}
+
+
+@pytest.mark.parametrize("time_varying", [False, True])
+@pytest.mark.parametrize("mode", BATCHED_MODES)
+def test_batched_op_is_the_sum_over_chains_of_brute_force_and_its_gradient_matches(batched_functions, time_varying, mode):
+    inputs = list(_batched_inputs(time_varying, seed=11))
+    value, *gradients, marginals, steps = batched_functions[mode](*inputs)
+    np.testing.assert_allclose(value, _brute_force_batch(*inputs), rtol=1e-12)
+    for position, gradient in enumerate(gradients):
+        def moved(changed_value, position=position):
+            changed = list(inputs)
+            changed[position] = changed_value
+            return _brute_force_batch(*changed)
+
+        np.testing.assert_allclose(gradient, _central_difference(moved, inputs[position]), atol=1e-7)
+    np.testing.assert_allclose(marginals, gradients[2], rtol=1e-12)
+    assert steps.shape == (2, 4)
+    np.testing.assert_allclose(steps.sum(), value, rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", BATCHED_MODES)
+def test_step_log_likelihoods_are_one_step_ahead_predictive_densities(batched_functions, mode):
+    # log p(y_0..y_t) - log p(y_0..y_{t-1}), each by brute force over the paths of the prefix
+    inputs = _batched_inputs(True, seed=12, steps=5)
+    steps = batched_functions[mode](*inputs)[-1]
+    for b in range(2):
+        prefixes = [_brute_force_log_marginal(inputs[0][b], inputs[1][b, : t], inputs[2][b, : t + 1]) if t > 0 else
+                    special.logsumexp(inputs[0][b] + inputs[2][b, 0]) for t in range(5)]
+        np.testing.assert_allclose(steps[b], np.diff(prefixes, prepend=0.0), rtol=1e-11)
+        np.testing.assert_allclose(steps[b], step_log_likelihoods_numpy(inputs[0][b], inputs[1][b], inputs[2][b]),
+                                   rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", BATCHED_MODES)
+def test_an_impossible_chain_gives_minus_infinity_from_its_first_impossible_step(batched_functions, mode):
+    log_init, log_transitions, emission = _batched_inputs(False, seed=13)
+    emission = emission.copy()
+    emission[1, 2] = -np.inf  # chain 1 cannot emit y_2 from any state
+    value, *gradients, _, steps = batched_functions[mode](log_init, log_transitions, emission)
+    assert value == -np.inf and np.all(np.isfinite(steps[0])) and np.all(np.isfinite(steps[1, :2]))
+    assert np.all(steps[1, 2:] == -np.inf)
+    assert all(np.all(np.isfinite(gradient)) for gradient in gradients)

@@ -3,10 +3,11 @@
 import itertools
 import textwrap
 
+import arviz as az
 import numpy as np
 import pytensor.tensor as pt
 import pytest
-from scipy import special
+from scipy import special, stats
 
 import mixgraph as mg
 from fresh_process import run_in_fresh_process
@@ -41,7 +42,50 @@ def _time_varying_model():
     return model
 
 
-MODELS = {"shared-P": _shared_model, "time-varying-P": _time_varying_model}
+Y_BATCH = np.array([[-1.2, -0.8, 1.1, 1.4], [0.3, 1.9, -0.5, 0.2]])  # B = 2 chains, T = 4
+
+
+def _batch_model(transitions_shape, init_p=(0.4, 0.6)):
+    with mg.Model() as model:
+        transitions = mg.Dirichlet("P", a=np.ones(transitions_shape))
+        mu = mg.Normal("mu", 0.0, 2.0, shape=K)
+        sigma = mg.HalfNormal("sigma", 1.0)
+        chain = mg.DiscreteMarkovChain("z", P=transitions, init_dist=mg.Categorical.dist(p=np.array(init_p)),
+                                       shape=Y_BATCH.shape)
+        mg.Normal("y", mu[chain], sigma, observed=Y_BATCH)
+    return model
+
+
+def _batch_time_varying_model():
+    covariate = np.array([[-1.0, 0.0, 1.0], [0.5, -0.5, 2.0]])  # one series of covariates per chain
+    with mg.Model() as model:
+        intercept = mg.Normal("intercept", 0.0, 1.0, shape=(K, K))
+        slope = mg.Normal("slope", 0.0, 1.0, shape=(K, K))
+        logits = intercept + slope * pt.as_tensor(covariate)[:, :, None, None]  # (B, T - 1, K, K)
+        mu = mg.Normal("mu", 0.0, 2.0, shape=K)
+        chain = mg.DiscreteMarkovChain("z", logit_P=logits, init_dist=mg.Categorical.dist(p=[[0.5, 0.5], [0.2, 0.8]]),
+                                       shape=Y_BATCH.shape)
+        mg.Normal("y", mu[chain], 0.8, observed=Y_BATCH)
+    return model
+
+
+def _second_order_model(batch=False):
+    observed = Y_BATCH if batch else Y[:5]
+    with mg.Model() as model:
+        transitions = mg.Dirichlet("P", a=np.ones(((2,) if batch else ()) + (K, K, K)))
+        mu = mg.Normal("mu", 0.0, 2.0, shape=K)
+        chain = mg.DiscreteMarkovChain("z", P=transitions, init_dist=mg.Categorical.dist(p=[0.3, 0.7]),
+                                       shape=observed.shape, n_lags=2)
+        mg.Normal("y", mu[chain], 0.7, observed=observed)
+    return model
+
+
+MODELS = {
+    "shared-P": _shared_model, "time-varying-P": _time_varying_model,
+    "batch-shared-P": lambda: _batch_model((K, K)), "batch-P-per-chain": lambda: _batch_model((2, K, K)),
+    "batch-time-varying-P": _batch_time_varying_model,
+    "second-order": _second_order_model, "second-order-batch": lambda: _second_order_model(batch=True),
+}
 
 
 def _random_points(model, count):
@@ -49,16 +93,20 @@ def _random_points(model, count):
     return [{name: RNG.normal(size=np.shape(value)) for name, value in point.items()} for _ in range(count)]
 
 
+def _all_paths(shape):
+    return [np.array(path).reshape(shape) for path in itertools.product(range(K), repeat=int(np.prod(shape)))]
+
+
 @pytest.mark.parametrize("case", MODELS)
-def test_marginal_log_density_equals_the_sum_over_all_64_paths(case):
+def test_marginal_log_density_equals_the_sum_over_all_paths(case):
     model = MODELS[case]()
     marginal = mg.marginalize(model)
     assert [rv.name for rv in marginal.free_RVs] == [rv.name for rv in model.free_RVs if rv.name != "z"]
     joint_logp = model.compile_logp(mode="FAST_COMPILE")
     marginal_logp = marginal.compile_logp(mode="FAST_COMPILE")
-    paths = list(itertools.product(range(K), repeat=T))
-    for point in _random_points(marginal, 4):
-        brute_force = special.logsumexp([joint_logp({**point, "z": np.array(path)}) for path in paths])
+    paths = _all_paths(model.initial_point()["z"].shape)  # 64 (T = 6), 32 (T = 5) or 256 (2 chains, T = 4)
+    for point in _random_points(marginal, 3):
+        brute_force = special.logsumexp([joint_logp({**point, "z": path}) for path in paths])
         np.testing.assert_allclose(marginal_logp(point), brute_force, rtol=1e-11)
 
 
@@ -75,7 +123,10 @@ def _central_difference(function, point, step=1e-6):
 
 
 # Numba (mode None) once: the shared-P model's Numba gradient is also what `sample` runs below.
-GRADIENT_CASES = [("shared-P", "FAST_COMPILE"), ("time-varying-P", "FAST_COMPILE"), ("time-varying-P", None)]
+GRADIENT_CASES = [("shared-P", "FAST_COMPILE"), ("time-varying-P", "FAST_COMPILE"), ("time-varying-P", None),
+                  ("batch-P-per-chain", "FAST_COMPILE"), ("batch-P-per-chain", None), ("batch-shared-P", "FAST_COMPILE"),
+                  ("batch-time-varying-P", None), ("second-order", "FAST_COMPILE"), ("second-order", None),
+                  ("second-order-batch", "FAST_COMPILE")]  # each new Numba graph costs about a minute of cold compile
 
 
 @pytest.mark.parametrize("case, mode", GRADIENT_CASES)
@@ -136,6 +187,55 @@ def test_ffbs_paths_and_smoothed_marginals_match_the_exact_posterior(case):
     assert np.all(np.abs(frequencies[order] - probabilities) < 4.5 * standard_errors + 1e-4)
 
 
+# ---------------------------------------------------------------- recovery of batches and higher orders
+RECOVERY_CASES = {
+    # constant P (per chain, shared, or of order 2); the free means are held at one value
+    "batch-P-per-chain": dict(P=np.array([[[0.8, 0.2], [0.3, 0.7]], [[0.4, 0.6], [0.9, 0.1]]]), observed=Y_BATCH),
+    "batch-shared-P": dict(P=np.array([[0.8, 0.2], [0.3, 0.7]]), observed=Y_BATCH),
+    "second-order": dict(P=np.random.default_rng(4).dirichlet(np.ones(K), size=(K, K)), observed=Y[:5], n_lags=2),
+    "second-order-batch": dict(P=np.random.default_rng(5).dirichlet(np.ones(K), size=(2, K, K)), observed=Y_BATCH,
+                               n_lags=2),
+}
+
+
+def _recovery_model(case):
+    options = dict(RECOVERY_CASES[case])
+    observed = options.pop("observed")
+    with mg.Model() as model:
+        mu = mg.Normal("mu", 0.0, 2.0, shape=K)
+        chain = mg.DiscreteMarkovChain("z", init_dist=mg.Categorical.dist(p=[0.3, 0.7]), shape=observed.shape, **options)
+        mg.Normal("y", mu[chain], 0.9, observed=observed)
+    return model
+
+
+@pytest.mark.parametrize("case", RECOVERY_CASES)
+def test_ffbs_of_batches_and_higher_orders_matches_the_exact_path_posterior(case):
+    from mixgraph.compile import flat_layout
+    from mixgraph.marginal import recover_latents
+
+    model = _recovery_model(case)
+    marginal = mg.marginalize(model)
+    means = np.array([-0.7, 1.2])
+    layout = flat_layout({"mu": means}, ["mu"])
+    draws = 20000
+    positions = np.broadcast_to(means, (2, draws // 2, 2)).copy()
+    recovered = recover_latents(marginal, layout, positions, seed=9, include_logps=True)
+    shape = model.initial_point()["z"].shape
+    assert recovered["z"].shape == (2, draws // 2) + shape and recovered["lp_z"].shape == (2, draws // 2) + shape + (K,)
+    joint_logp = model.compile_logp(mode="FAST_COMPILE")
+    paths = _all_paths(shape)
+    log_weights = np.array([joint_logp({"mu": means, "z": path}) for path in paths])
+    probabilities = np.exp(log_weights - special.logsumexp(log_weights))
+    exact_marginals = np.stack([np.tensordot(probabilities, np.stack(paths) == k, axes=1) for k in range(K)], axis=-1)
+    np.testing.assert_allclose(np.exp(recovered["lp_z"][0, 0]), exact_marginals, rtol=1e-10)
+    size = int(np.prod(shape))
+    codes = np.ravel_multi_index(tuple(recovered["z"].reshape(-1, size).T), (K,) * size)
+    frequencies = np.bincount(codes, minlength=K ** size) / draws
+    order = np.ravel_multi_index(tuple(np.stack(paths).reshape(-1, size).T), (K,) * size)
+    standard_errors = np.sqrt(probabilities * (1 - probabilities) / draws)
+    assert np.all(np.abs(frequencies[order] - probabilities) < 4.5 * standard_errors + 1e-4)
+
+
 # ---------------------------------------------------------------- sampling end to end
 @pytest.fixture(scope="module")
 def sampled():
@@ -178,10 +278,104 @@ def test_posterior_predictive_uses_the_recovered_paths(sampled):
     assert abs(residual.mean()) < 0.1 and abs(residual.std() - 1.0) < 0.07  # about 5 standard errors each
 
 
-def test_element_wise_log_likelihood_is_refused_with_the_reason(sampled):
+def _prefix_log_marginal(log_init, log_transitions, emission):
+    """``log p(y_0..y_t)`` for every ``t``, by brute force over the paths of each prefix."""
+    prefixes = []
+    for t in range(emission.shape[0]):
+        paths = itertools.product(range(emission.shape[1]), repeat=t + 1)
+        totals = [log_init[path[0]] + emission[0, path[0]] + sum(
+            log_transitions[path[s - 1], path[s]] + emission[s, path[s]] for s in range(1, t + 1)) for path in paths]
+        prefixes.append(special.logsumexp(totals))
+    return np.array(prefixes)
+
+
+def test_log_likelihood_is_the_one_step_ahead_predictive_density_per_time_step(sampled):
     model, idata = sampled
-    with pytest.raises(MarginalizationError, match="does not split into one term per observation: its observations"):
-        mg.compute_log_likelihood(idata, model=model)
+    log_likelihood = mg.compute_log_likelihood(idata, model=model, extend_inferencedata=False).log_likelihood["y"]
+    assert log_likelihood.shape == (2, 200, T) and log_likelihood.dims[2:] == idata.observed_data["y"].dims
+    posterior = idata.posterior
+    for chain, draw in [(0, 0), (1, 57), (0, 199)]:
+        mu, sigma = posterior["mu"].values[chain, draw], posterior["sigma"].values[chain, draw]
+        emission = stats.norm.logpdf(Y[:, None], mu, sigma)
+        prefixes = _prefix_log_marginal(np.log([0.4, 0.6]), np.log(posterior["P"].values[chain, draw]), emission)
+        # log p(y_t | y_0..y_{t-1}) = log p(y_0..y_t) - log p(y_0..y_{t-1}); they sum to the marginal log-likelihood
+        np.testing.assert_allclose(log_likelihood.values[chain, draw], np.diff(prefixes, prepend=0.0), rtol=1e-10)
+        np.testing.assert_allclose(log_likelihood.values[chain, draw].sum(), prefixes[-1], rtol=1e-12)
+
+
+def test_log_likelihood_of_a_second_order_chain_sums_to_its_marginal_likelihood():
+    model = _recovery_model("second-order")
+    with model:
+        idata = mg.sample(draws=20, tune=20, chains=1, random_seed=2, progressbar=False, compute_convergence_checks=False)
+    values = mg.compute_log_likelihood(idata, model=model, extend_inferencedata=False).log_likelihood["y"].values
+    assert values.shape == (1, 20, 5)
+    joint_logp = model.compile_logp(mode="FAST_COMPILE")
+    paths = _all_paths((5,))
+    for draw in (0, 19):
+        means = idata.posterior["mu"].values[0, draw]
+        prior = stats.norm.logpdf(means, 0.0, 2.0).sum()
+        total = special.logsumexp([joint_logp({"mu": means, "z": path}) for path in paths]) - prior
+        np.testing.assert_allclose(values[0, draw].sum(), total, rtol=1e-11)
+        # the first two states are independent draws of init_dist: y_0 and y_1 are independent
+        first = special.logsumexp(np.log([0.3, 0.7])[:, None] + stats.norm.logpdf(Y[:2], means[:, None], 0.9), axis=0)
+        np.testing.assert_allclose(values[0, draw, :2], first, rtol=1e-12)
+
+
+LOG_LIKELIHOOD_ERRORS = {
+    "two emissions of one chain": ("several", "cannot be split from those of ['y', 'w']: all are emissions of the hidden Markov chain 'z'"),
+    "observations beyond the chain's axes": ("wide", "has axes (1,) beyond those of the hidden Markov chain 'z' (shape (6,))"),
+}
+
+
+@pytest.mark.parametrize("case", LOG_LIKELIHOOD_ERRORS)
+def test_log_likelihood_that_does_not_split_by_time_step_is_a_clear_error(case):
+    kind, message = LOG_LIKELIHOOD_ERRORS[case]
+    with mg.Model() as model:
+        mu = mg.Normal("mu", 0.0, 1.0, shape=K)
+        chain = mg.DiscreteMarkovChain("z", P=np.array([[0.9, 0.1], [0.2, 0.8]]), shape=(T,))
+        if kind == "several":
+            mg.Normal("y", mu[chain], 1.0, observed=Y)
+            mg.Normal("w", mu[chain], 2.0, observed=Y[::-1])
+        else:
+            mg.Normal("y", mu[chain][:, None], 1.0, observed=np.stack([Y, Y + 1, Y - 1], axis=1))
+    idata = az.from_dict(posterior={"mu": np.zeros((1, 3, K))})
+    with pytest.raises(MarginalizationError) as error:
+        mg.compute_log_likelihood(idata, model=model, var_names=["y"])
+    assert message in str(error.value)
+
+
+@pytest.fixture(scope="module")
+def sampled_batch():
+    coords = {"series": ["a", "b"], "time": np.arange(4)}
+    with mg.Model(coords=coords) as model:
+        transitions = mg.Dirichlet("P", a=np.ones((2, K, K)))
+        mu = mg.Normal("mu", 0.0, 2.0, shape=K)
+        chain = mg.DiscreteMarkovChain("z", P=transitions, init_dist=mg.Categorical.dist(p=[0.4, 0.6]),
+                                       dims=("series", "time"))
+        mg.Normal("y", mu[chain], 0.8, observed=Y_BATCH, dims=("series", "time"))
+        idata = mg.sample(draws=100, tune=100, chains=2, random_seed=6, progressbar=False,
+                          idata_kwargs={"marginal_logp": True}, compute_convergence_checks=False)
+    return model, idata
+
+
+def test_a_batch_of_chains_samples_with_its_dims_and_per_step_log_likelihood(sampled_batch):
+    model, idata = sampled_batch
+    posterior = idata.posterior
+    assert posterior["z"].dims == ("chain", "draw", "series", "time") and posterior["z"].dtype == np.int64
+    assert posterior["lp_z"].shape == (2, 100, 2, 4, K)
+    np.testing.assert_allclose(np.exp(posterior["lp_z"].values).sum(axis=-1), 1.0, rtol=1e-12)
+    log_likelihood = mg.compute_log_likelihood(idata, model=model, extend_inferencedata=False).log_likelihood["y"]
+    assert log_likelihood.dims == ("chain", "draw", "series", "time")
+    # each series' steps sum to its own marginal log-likelihood (brute force over its 16 paths)
+    chain, draw = 1, 42
+    means, rows = posterior["mu"].values[chain, draw], posterior["P"].values[chain, draw]
+    for series in range(2):
+        emission = stats.norm.logpdf(Y_BATCH[series][:, None], means, 0.8)
+        prefixes = _prefix_log_marginal(np.log([0.4, 0.6]), np.log(rows[series]), emission)
+        np.testing.assert_allclose(log_likelihood.values[chain, draw, series], np.diff(prefixes, prepend=0.0),
+                                   rtol=1e-10)
+    predictive = mg.sample_posterior_predictive(idata, model=model, random_seed=2).posterior_predictive["y"]
+    assert predictive.dims == ("chain", "draw", "series", "time")
 
 
 @pytest.mark.slow
@@ -210,17 +404,23 @@ def test_two_state_hmm_with_dirichlet_rows_recovers_simulated_parameters():
 # ---------------------------------------------------------------- the compiled model is cached on disk
 CACHED_HMM = textwrap.dedent(
     """
-    import json, warnings
+    import json, sys, warnings
     import numpy as np
     import mixgraph as mg
     from mixgraph.compile import compile_numba_logp, flat_layout
     from mixgraph.point import initial_point
 
-    observed = np.sin(np.arange(40.0))
+    batched = sys.argv[1] == "batch"
+    observed = np.sin(np.arange(80.0)).reshape(2, 40) if batched else np.sin(np.arange(40.0))
     with mg.Model() as model:
-        rows = mg.Dirichlet("P", a=np.ones((3, 3)))
-        mu = mg.Normal("mu", 0.0, 2.0, shape=3)
-        chain = mg.DiscreteMarkovChain("z", P=rows, shape=(40,))
+        if batched:  # two chains, one P each: the batched forward op
+            rows = mg.Dirichlet("P", a=np.ones((2, 3, 3)))
+            mu = mg.Normal("mu", 0.0, 2.0, shape=3)
+            chain = mg.DiscreteMarkovChain("z", P=rows, shape=(2, 40))
+        else:
+            rows = mg.Dirichlet("P", a=np.ones((3, 3)))
+            mu = mg.Normal("mu", 0.0, 2.0, shape=3)
+            chain = mg.DiscreteMarkovChain("z", P=rows, shape=(40,))
         mg.Normal("y", mu[chain], 0.5, observed=observed)
     marginal = mg.marginalize(model)
     with warnings.catch_warnings(record=True) as caught:
@@ -241,9 +441,10 @@ CACHED_HMM = textwrap.dedent(
 
 
 
-def test_hmm_log_density_and_gradient_load_from_disk_in_a_new_process(tmp_path):
-    first = run_in_fresh_process(CACHED_HMM, tmp_path)
-    second = run_in_fresh_process(CACHED_HMM, tmp_path)
+@pytest.mark.parametrize("case", ["one-chain", "batch"])
+def test_hmm_log_density_and_gradient_load_from_disk_in_a_new_process(tmp_path, case):
+    first = run_in_fresh_process(CACHED_HMM, tmp_path, case)
+    second = run_in_fresh_process(CACHED_HMM, tmp_path, case)
     assert first["warnings"] == [] and second["warnings"] == []
     assert np.isfinite(first["logp"]) and first["logp"] == second["logp"] and first["gradient"] == second["gradient"]
     assert second["cache_hits"] == 1 and second["cache_misses"] == 0
