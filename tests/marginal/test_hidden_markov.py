@@ -9,7 +9,7 @@ import pytest
 from scipy import special
 
 import mixgraph as mg
-from fresh_process import run_in_fresh_process
+from fresh_process import checked_result, register_fresh_process_script
 from mixgraph.marginal import MarginalizationError
 from mixgraph.marginal.markov import recover_markov
 
@@ -238,12 +238,11 @@ CACHED_HMM = textwrap.dedent(
     }))
     """
 )
+register_fresh_process_script("hidden_markov", CACHED_HMM)
 
 
-
-def test_hmm_log_density_and_gradient_load_from_disk_in_a_new_process(tmp_path):
-    first = run_in_fresh_process(CACHED_HMM, tmp_path)
-    second = run_in_fresh_process(CACHED_HMM, tmp_path)
+def test_hmm_log_density_and_gradient_load_from_disk_in_a_new_process(fresh_process_results):
+    first, second = checked_result(fresh_process_results, "hidden_markov")
     assert first["warnings"] == [] and second["warnings"] == []
     assert np.isfinite(first["logp"]) and first["logp"] == second["logp"] and first["gradient"] == second["gradient"]
     assert second["cache_hits"] == 1 and second["cache_misses"] == 0
