@@ -23,7 +23,7 @@ from test_continuous import CASES as CONTINUOUS_CASES
 from test_discrete import CASES as DISCRETE_CASES
 
 import mixgraph as mg
-from fresh_process import run_in_fresh_process
+from fresh_process import checked_result, register_fresh_process_script
 import mixgraph.compile  # noqa: F401  (registers the pure-Numba special functions)
 
 def _scalar_ops(op):
@@ -138,12 +138,11 @@ CACHED_MODEL = textwrap.dedent(
     }))
     """
 )
+register_fresh_process_script("gammaln_erfcx_scan_constant_array", CACHED_MODEL)
 
 
-
-def test_gammaln_erfcx_scan_and_constant_array_model_loads_from_disk_in_a_new_process(tmp_path):
-    first = run_in_fresh_process(CACHED_MODEL, tmp_path)
-    second = run_in_fresh_process(CACHED_MODEL, tmp_path)
+def test_gammaln_erfcx_scan_and_constant_array_model_loads_from_disk_in_a_new_process(fresh_process_results):
+    first, second = checked_result(fresh_process_results, "gammaln_erfcx_scan_constant_array")
     assert first["warnings"] == [] and second["warnings"] == []
     assert np.isfinite(first["logp"]) and first["logp"] == second["logp"]
     np.testing.assert_allclose(first["logp"], first["reference_logp"], rtol=1e-12)

@@ -21,7 +21,7 @@ import pytest
 from pytensor.compile.mode import Mode, get_mode
 
 import mixgraph as mg
-from fresh_process import run_in_fresh_process
+from fresh_process import checked_result, register_fresh_process_script
 from mixgraph.compile import stabilize_graph
 from mixgraph.distributions.mixture_fused import FusedMixtureLogp, generic_only
 
@@ -277,12 +277,11 @@ MODEL_SCRIPT = textwrap.dedent(
     }))
     """
 )
+register_fresh_process_script("fused_mixture", MODEL_SCRIPT, "compare")
 
 
-
-def test_compiled_model_uses_the_fused_op_matches_generic_and_loads_from_disk(tmp_path):
-    first = run_in_fresh_process(MODEL_SCRIPT, tmp_path, "compare")
-    second = run_in_fresh_process(MODEL_SCRIPT, tmp_path)
+def test_compiled_model_uses_the_fused_op_matches_generic_and_loads_from_disk(fresh_process_results):
+    first, second = checked_result(fresh_process_results, "fused_mixture")
     assert first["fused_nodes"] == 2 and first["generic_nodes"] == 0
     assert np.isfinite(first["logp"])
     np.testing.assert_allclose(first["logp"], first["generic_logp"], rtol=1e-10)

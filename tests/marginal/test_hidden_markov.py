@@ -10,7 +10,7 @@ import pytest
 from scipy import special, stats
 
 import mixgraph as mg
-from fresh_process import run_in_fresh_process
+from fresh_process import checked_result, register_fresh_process_script
 from mixgraph.marginal import MarginalizationError
 from mixgraph.marginal.markov import recover_markov
 
@@ -438,13 +438,14 @@ CACHED_HMM = textwrap.dedent(
     }))
     """
 )
-
+for _case in ("one-chain", "batch"):
+    register_fresh_process_script(f"hidden_markov_{_case}",
+                                  CACHED_HMM.replace('sys.argv[1] == "batch"', repr(_case == "batch")))
 
 
 @pytest.mark.parametrize("case", ["one-chain", "batch"])
-def test_hmm_log_density_and_gradient_load_from_disk_in_a_new_process(tmp_path, case):
-    first = run_in_fresh_process(CACHED_HMM, tmp_path, case)
-    second = run_in_fresh_process(CACHED_HMM, tmp_path, case)
+def test_hmm_log_density_and_gradient_load_from_disk_in_a_new_process(fresh_process_results, case):
+    first, second = checked_result(fresh_process_results, f"hidden_markov_{case}")
     assert first["warnings"] == [] and second["warnings"] == []
     assert np.isfinite(first["logp"]) and first["logp"] == second["logp"] and first["gradient"] == second["gradient"]
     assert second["cache_hits"] == 1 and second["cache_misses"] == 0
