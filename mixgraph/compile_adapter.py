@@ -101,10 +101,11 @@ def _fingerprint(value: Any) -> bytes:
 
 def _graph_fingerprints(outputs: list) -> Iterator[bytes]:
     """Exact contents of every constant and every op's properties, inner graphs included."""
-    for variable in graph_inputs(outputs):
+    inputs = list(graph_inputs(outputs))
+    for variable in inputs:
         if isinstance(variable, Constant):
             yield str(variable.type).encode() + _fingerprint(variable.data)
-    for node in io_toposort(list(graph_inputs(outputs)), outputs):
+    for node in io_toposort(inputs, outputs):
         op = node.op
         yield type(op).__name__.encode()
         for name in getattr(op, "__props__", ()):

@@ -11,23 +11,9 @@ from mixgraph.init.pathfinder_path import (
     CURVATURE_EPSILON, HISTORY_SIZE, _approximations_along, _elbo, _target_logps, approximation_draws, lbfgs_path,
 )
 from mixgraph.init.lbfgs_numba import path_kernels
+from gaussian_target import GAUSSIAN_DATA, MEAN, NO_INTS, dense_gaussian_logp as gaussian_logp
 
 Compiled = namedtuple("Compiled", "logp_fn float_data int_data")
-NO_INTS = np.zeros(0, dtype=np.int64)
-MEAN = np.array([1.0, -2.0, 0.5])
-COVARIANCE = np.array([[2.0, 1.2, 0.3], [1.2, 1.5, -0.4], [0.3, -0.4, 0.8]])
-GAUSSIAN_DATA = np.concatenate([MEAN, np.linalg.inv(COVARIANCE).ravel()])
-
-
-@njit(cache=True)
-def gaussian_logp(position, grad_out, float_data, int_data):
-    dim = position.shape[0]
-    centred = position - float_data[:dim]
-    gradient = -(float_data[dim:].reshape((dim, dim)) @ centred)
-    grad_out[:] = gradient
-    return 0.5 * np.dot(centred, gradient)
-
-
 @njit(cache=True)
 def rosenbrock_logp(position, grad_out, float_data, int_data):
     """-(1 - x)^2 - 100 (y - x^2)^2: a curved valley, optimum at (1, 1)."""

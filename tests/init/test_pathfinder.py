@@ -9,22 +9,9 @@ from numba import njit
 import mixgraph as mg
 from mixgraph.init.multipath import PathfinderFailure, multi_path, psis_log_weights
 from mixgraph.init.pathfinder_path import _approximation, approximation_draws
+from gaussian_target import COVARIANCE, GAUSSIAN_DATA, MEAN, NO_INTS, dense_gaussian_logp
 
 Compiled = namedtuple("Compiled", "logp_fn float_data int_data")
-NO_INTS = np.zeros(0, dtype=np.int64)
-
-MEAN = np.array([1.0, -2.0, 0.5])
-COVARIANCE = np.array([[2.0, 1.2, 0.3], [1.2, 1.5, -0.4], [0.3, -0.4, 0.8]])
-
-
-@njit(cache=True)
-def dense_gaussian_logp(position, grad_out, float_data, int_data):
-    """Gaussian with ``float_data = [mean (dim), precision (dim * dim)]``."""
-    dim = position.shape[0]
-    centred = position - float_data[:dim]
-    gradient = -(float_data[dim:].reshape((dim, dim)) @ centred)
-    grad_out[:] = gradient
-    return 0.5 * np.dot(centred, gradient)
 
 
 @njit(cache=True)
@@ -42,7 +29,7 @@ def two_mode_logp(position, grad_out, float_data, int_data):
 
 
 def _gaussian_target():
-    return Compiled(dense_gaussian_logp, np.concatenate([MEAN, np.linalg.inv(COVARIANCE).ravel()]), NO_INTS)
+    return Compiled(dense_gaussian_logp, GAUSSIAN_DATA, NO_INTS)
 
 
 def test_approximation_draws_have_the_factorised_covariance_and_exact_log_density():
