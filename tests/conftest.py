@@ -1,4 +1,11 @@
-"""Shared fixtures."""
+"""Shared fixtures, and how the suite is split between pytest-xdist workers.
+
+The suite runs on several processes (``-n auto --dist loadgroup`` in
+pyproject.toml). Every test file stays whole on one worker, so that its
+module-scoped fixtures compile their models once; the tests that read the
+session's fresh-process results form one group of their own, so that the pair
+of fresh processes runs once per session, not once per worker.
+"""
 
 import os
 
@@ -8,6 +15,26 @@ import pytest
 from fresh_process import run_registered_scripts
 
 os.environ.setdefault("MIXGRAPH_QUICK", "1")
+
+
+FRESH_PROCESS_GROUP = "fresh_process"
+MOST_WORKERS = 4
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: one worker per core, at most four (each compiles its own models)."""
+    return max(1, min(os.cpu_count() or 1, MOST_WORKERS))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """Group tests by file for ``--dist loadgroup``; the fresh-process readers in one group."""
+    for item in items:
+        if any(marker.name == "xdist_group" for marker in item.iter_markers()):
+            continue
+        uses_fresh_processes = "fresh_process_results" in getattr(item, "fixturenames", ())
+        group = FRESH_PROCESS_GROUP if uses_fresh_processes else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture
