@@ -3,7 +3,10 @@
 usage (from the project's root):
     python benchmarks/metric.py [--models regression old_faithful] [--seeds 1 2] [--draws 1000] [--tune 1000]
 
-Models: ``regression``, a linear regression on 8 strongly correlated
+Models: ``hierarchical_J`` (J = 20 to 400), a non-centred hierarchical
+Normal model with J group effects, whose posterior is nearly independent
+(where the dense metric's cost of estimating a covariance shows);
+``regression``, a linear regression on 8 strongly correlated
 predictors (pairwise correlation 0.95), so that the posterior of the
 coefficients is strongly correlated; ``old_faithful``, the mixture of two
 bivariate Normals of ``tutorials/old_faithful.py``. Each is sampled with
@@ -62,7 +65,29 @@ def old_faithful() -> mg.Model:
     return model
 
 
-MODELS = {"regression": correlated_regression, "old_faithful": old_faithful}
+def hierarchical(groups: int, per_group: int = 10, seed: int = 0) -> mg.Model:
+    """Non-centred hierarchical Normal model with ``groups`` group effects (``groups + 2`` parameters).
+
+    Its posterior is close to independent, so a dense metric has nothing to
+    gain and only the cost of estimating ``d x d`` covariances: this family
+    shows how large a model may grow before ``"dense"`` costs more than it
+    gives.
+    """
+    rng = np.random.default_rng(seed)
+    effects = rng.normal(0.0, 1.0, size=groups)
+    index = np.repeat(np.arange(groups), per_group)
+    response = rng.normal(effects[index], 2.0)
+    with mg.Model() as model:
+        mean = mg.Normal("mu", 0.0, 5.0)
+        spread = mg.HalfNormal("tau", 2.0)
+        offsets = mg.Normal("offset", 0.0, 1.0, shape=groups)
+        mg.Normal("y", mu=mean + spread * offsets[index], sigma=2.0, observed=response)
+    return model
+
+
+MODELS = {"regression": correlated_regression, "old_faithful": old_faithful,
+          **{f"hierarchical_{groups}": (lambda groups=groups: hierarchical(groups))
+             for groups in (10, 20, 30, 40, 50, 100, 200, 400)}}
 
 
 def measure(model: mg.Model, metric: str, seed: int, draws: int, tune: int) -> dict:
@@ -88,6 +113,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--metrics", nargs="+", default=list(METRICS), choices=list(METRICS))
     arguments = parser.parse_args()
     print(f"{'model':13} {'metric':9} {'step':>6} {'grad_warm':>10} {'grad_draw':>10} "
           f"{'minESS':>7} {'ESS/s':>8} {'div':>5}")
@@ -95,7 +121,7 @@ def main() -> None:
         model = MODELS[name]()
         mg.sample(draws=5, tune=5, chains=1, model=model, progressbar=False,
                   compute_convergence_checks=False)  # compile (or load) once
-        for metric in METRICS:
+        for metric in arguments.metrics:
             rows = [measure(model, metric, seed, arguments.draws, arguments.tune)
                     for seed in arguments.seeds]
             mean = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}

@@ -23,7 +23,7 @@ from mixgraph.draws import constrained_draws, log_likelihood_draws
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
 from mixgraph import validation
 from mixgraph.mcmc.driver import InterruptGuard, compile_kernel, run_chains
-from mixgraph.mcmc.options import check_metric_arguments
+from mixgraph.mcmc.options import check_metric_arguments, resolve_metric
 from mixgraph.init.jitter import SamplingError, jittered_starts
 from mixgraph.init.starts import chain_starts, check_init, record_init
 from mixgraph.model import modelcontext
@@ -69,7 +69,7 @@ def sample(
     model: Any = None,
     adaptation: str = "nutpie",
     init: str = "auto",
-    metric: str = "diag",
+    metric: str = "auto",
     executor: Any = None,
     **kwargs: Any,
 ) -> Any:
@@ -120,10 +120,13 @@ def sample(
         without draws or every path fails; ``idata.posterior.attrs["init"]``
         says which ran). ``"jitter"``: the initial point plus uniform(-1, 1)
         jitter. ``initvals=`` always means jitter around them.
-    metric : {"diag", "dense", "low_rank"}
-        Mass matrix estimated in warm-up: diagonal (default), dense (Stan's
-        regularised covariance) or nutpie's low-rank-modified diagonal, for
-        correlated posteriors (``docs/guide/sampling.md``, "Mass matrix").
+    metric : {"auto", "diag", "dense", "low_rank"}
+        Mass matrix estimated in warm-up: diagonal, dense (Stan's regularised
+        covariance) or nutpie's low-rank-modified diagonal
+        (``docs/guide/sampling.md``, "Mass matrix"). ``"auto"`` (default):
+        dense up to :data:`~mixgraph.mcmc.options.DENSE_METRIC_LIMIT` (20)
+        unconstrained parameters, diagonal beyond; the form used is in
+        ``idata.posterior.attrs["metric"]``.
     executor : concurrent.futures.Executor or distributed.Client, optional
         Run each chain as a task there (``docs/guide/dask.md``); the draws
         equal those of a local run with the same ``random_seed``.
@@ -161,6 +164,7 @@ def sample(
     if layout.size == 0:
         raise SamplingError("the model has no free variables: there is nothing to sample")
     compiled = compile_numba_logp(model, layout)
+    metric = resolve_metric(metric, layout.size)
     initial_seed, chain_seed, recover_seed, pathfinder_seed = chain_seeds
     starts = chain_starts(model, compiled, np.concatenate(
         [np.asarray(point[name], dtype=np.float64).ravel() for name in layout.names]), chains, init,
@@ -185,6 +189,7 @@ def sample(
             {"recover_seed": recover_seed, **(idata_kwargs or {})}, timings=(began, compiled_at, sampled_at),
         )
         record_init(idata, starts)
+        idata.posterior.attrs["metric"] = metric
         if result.interrupted and hasattr(idata, "sample_stats"):
             idata.sample_stats.attrs["interrupted"] = 1  # read by sample_many, which then stops
     _warn_interrupted(result, guard.deferred)

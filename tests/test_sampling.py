@@ -7,6 +7,7 @@ import pytest
 
 import mixgraph as mg
 from mixgraph.sampling import ConvergenceWarning, SamplingError
+from mixgraph.mcmc.options import DENSE_METRIC_LIMIT
 
 DATA = np.random.default_rng(0).normal(1.0, 2.0, size=40)
 
@@ -52,6 +53,15 @@ def test_output_groups_names_and_dims(normal_idata):
     attrs = posterior.attrs
     assert attrs["inference_library"] == "mixgraph" and attrs["tuning_steps"] == 200
     assert attrs["sampling_time"] > 0
+    assert attrs["metric"] == "dense"  # metric="auto" with two parameters
+
+
+def test_auto_metric_is_the_diagonal_beyond_the_dense_limit():
+    with mg.Model() as model:
+        mg.Normal("x", 0.0, 1.0, shape=DENSE_METRIC_LIMIT + 1)
+    idata = mg.sample(draws=20, tune=20, chains=1, random_seed=1, model=model, progressbar=False,
+                      compute_convergence_checks=False)
+    assert idata.posterior.attrs["metric"] == "diag"
 
 
 def test_step_size_fixed_after_tuning(normal_idata):

@@ -6,6 +6,7 @@ import pytest
 from mcmc_targets import NO_INTS, dense_gaussian_data, gaussian_dense_logp
 
 from mixgraph.mcmc import run_chains
+from mixgraph.mcmc.options import DENSE_METRIC_LIMIT, check_metric_arguments, resolve_metric
 from mixgraph.mcmc.mass_matrix import (
     dense_metric_estimate,
     low_rank_metric_estimate,
@@ -204,3 +205,17 @@ def test_unknown_metric_is_refused():
     with pytest.raises(ValueError, match="metric must be one of"):
         run_chains(gaussian_dense_logp, dense_gaussian_data([0.0], [[1.0]]), NO_INTS,
                    np.zeros((1, 1)), 10, 10, seed=0, metric="full")
+
+
+@pytest.mark.parametrize(("metric", "dimension", "used"), [
+    ("auto", 1, "dense"), ("auto", DENSE_METRIC_LIMIT, "dense"), ("auto", DENSE_METRIC_LIMIT + 1, "diag"),
+    ("diag", 2, "diag"), ("dense", 500, "dense"), ("low_rank", 3, "low_rank"),
+])
+def test_auto_metric_is_dense_up_to_the_limit_and_explicit_metrics_are_kept(metric, dimension, used):
+    assert resolve_metric(metric, dimension) == used
+
+
+def test_auto_is_accepted_and_a_wrong_metric_names_it():
+    check_metric_arguments("auto", "nutpie")
+    with pytest.raises(ValueError, match=r"\['auto', 'dense', 'diag', 'low_rank'\], not 'full'"):
+        check_metric_arguments("full", "nutpie")
