@@ -186,7 +186,6 @@ def chain_runner(executor: Any, model: Any, compiled: CompiledLogp) -> Callable[
     def run(logp_fn, float_data, int_data, initial_positions, draws, tune, seed=None, target_accept=0.8,
             max_tree_depth=10, adaptation="nutpie", metric="diag", cores=None, progress=None,
             initial_inverse_mass_matrix=None, on_tuned=None) -> ChainsResult:
-        # on_tuned is not called: a chain's warm-up is seen only when its task returns.
         if adaptation not in ADAPTATION_MODES:
             raise ValueError(f"adaptation must be one of {sorted(ADAPTATION_MODES)}, not {adaptation!r}")
         starts = np.atleast_2d(np.asarray(initial_positions, dtype=np.float64))
@@ -201,9 +200,23 @@ def chain_runner(executor: Any, model: Any, compiled: CompiledLogp) -> Callable[
                    label=f"mixgraph-chain-{chain}")
             for chain, (start, chain_seed) in enumerate(zip(starts, chain_seeds))
         ]
-        return _collect_chains(executor, futures, len(starts), draws + tune, starts.shape[1], progress)
+        result = _collect_chains(executor, futures, len(starts), draws + tune, starts.shape[1], progress)
+        _report_warmup(result, int(tune), on_tuned)
+        return result
 
     return run
+
+
+def _report_warmup(result: ChainsResult, tune: int, on_tuned: Callable | None) -> None:
+    """Give ``on_tuned`` the warm-up log-densities once every task is back.
+
+    A chain's warm-up is seen only when its task returns, so the check that a
+    local run makes as soon as warm-up ends is made here, before the draws
+    are packed; it is skipped when a chain did not get through warm-up.
+    """
+    if on_tuned is None or tune == 0 or "lp" not in result.stats or np.min(result.n_completed) < tune:
+        return
+    on_tuned(result.stats["lp"][:, :tune].copy())
 
 
 def _collect_chains(executor, futures, chains: int, total: int, dim: int, progress) -> ChainsResult:

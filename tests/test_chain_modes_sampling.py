@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -30,15 +31,22 @@ def two_mode_model():
 
 
 def _sample_recording_warnings(model, **kwargs):
+    kwargs.setdefault("cores", 1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        idata = mg.sample(draws=100, tune=200, chains=4, cores=1, progressbar=False, model=model, **kwargs)
+        idata = mg.sample(draws=100, tune=200, chains=4, progressbar=False, model=model, **kwargs)
     messages = [str(warning.message) for warning in caught if issubclass(warning.category, ConvergenceWarning)]
     return idata, [message for message in messages if message.startswith(WARMUP_PREFIX)]
 
 
-def test_a_chain_started_in_the_minor_mode_is_named_after_warm_up(two_mode_model):
-    idata, messages = _sample_recording_warnings(two_mode_model, init="jitter", random_seed=5)
+@pytest.mark.parametrize("executor", [None, "threads"])
+def test_a_chain_started_in_the_minor_mode_is_named_after_warm_up(two_mode_model, executor):
+    if executor == "threads":  # chains as tasks: the warm-up is checked when the tasks are back
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            idata, messages = _sample_recording_warnings(two_mode_model, init="jitter", random_seed=5,
+                                                         executor=pool, cores=None)
+    else:
+        idata, messages = _sample_recording_warnings(two_mode_model, init="jitter", random_seed=5)
     chain_means = idata.posterior["x"].mean("draw").values
     in_minor_mode = {int(chain) for chain in np.flatnonzero(chain_means > 0)}
     assert 0 < len(in_minor_mode) < 4  # the planted situation: the chains split between the modes
