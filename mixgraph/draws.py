@@ -78,7 +78,13 @@ def evaluate_on_draws(
     build = outputs if callable(outputs) else (lambda: outputs)
     function = _draw_function(model, layout, purpose, build)
     leading = positions.shape[:-1]
-    results = function(positions.reshape((-1, positions.shape[-1])))
+    flat = positions.reshape((-1, positions.shape[-1]))
+    if flat.shape[0] == 0:
+        # No draws (draws=0): PyTensor's vectorised ops refuse an empty batch,
+        # so one point is evaluated for the shapes and none of it is kept.
+        results = [np.asarray(result)[:0] for result in function(np.zeros((1, flat.shape[1])))]
+    else:
+        results = function(flat)
     return [np.asarray(result).reshape(leading + np.shape(result)[1:]) for result in results]
 
 

@@ -113,6 +113,26 @@ def test_chain_and_tuning_edge_cases(normal_model, chains, cores, tune):
     assert idata.posterior.attrs["tuning_steps"] == tune
 
 
+@pytest.mark.parametrize("tune", [0, 6])
+def test_zero_draws_give_empty_groups_of_the_right_shapes(tune):
+    # A simplex (Blockwise) and a fused mixture: PyTensor's vectorised ops
+    # refuse an empty batch, which crashed sample(draws=0) before.
+    data = np.r_[np.full(5, -2.0), np.full(5, 2.0)]
+    with mg.Model() as model:
+        weights = mg.Dirichlet("w", a=np.ones(2))
+        means = mg.Normal("mu", 0.0, 5.0, shape=2, transform=mg.transforms.ordered)
+        mg.Deterministic("total", means.sum())
+        mg.NormalMixture("y", w=weights, mu=means, sigma=1.0, observed=data)
+    idata = mg.sample(draws=0, tune=tune, chains=2, random_seed=1, model=model, progressbar=False,
+                      discard_tuned_samples=False, idata_kwargs={"log_likelihood": True})
+    assert idata.posterior["w"].shape == (2, 0, 2)
+    assert idata.posterior["total"].shape == (2, 0)
+    assert idata.log_likelihood["y"].shape == (2, 0, 10)
+    if tune:
+        assert idata.warmup_posterior["mu"].shape == (2, tune, 2)
+        assert np.all(np.isfinite(idata.warmup_posterior["w"].values))
+
+
 def test_var_names_restricts_posterior(normal_model):
     idata = mg.sample(draws=10, tune=10, chains=1, random_seed=1, var_names=["mu"],
                       model=normal_model, progressbar=False, compute_convergence_checks=False)
