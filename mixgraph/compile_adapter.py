@@ -17,7 +17,11 @@ disk caches.
 The key hashes the graph's printout together with the exact contents of
 every constant and the properties of every op: PyTensor's printout
 abbreviates arrays (``[0. ... 1.]``), and two models that differ only there
-must not share a compiled function.
+must not share a compiled function. It also holds the versions of PyTensor,
+Numba and mixgraph and the cache version of each of mixgraph's own Numba
+kernels: Numba's cache of an adapter embeds the machine code of the function
+it calls, so a kernel whose code changed must not reach an adapter cached
+before the change.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ __all__ = [
     "adapter_arguments",
     "pack_buffers",
     "graph_key",
+    "kernel_versions",
+    "KERNEL_MODULES",
     "compiled_for_key",
     "is_compiled",
 ]
@@ -115,9 +121,33 @@ def _graph_fingerprints(outputs: list) -> Iterator[bytes]:
             yield from _graph_fingerprints(list(inner.outputs))
 
 
+KERNEL_MODULES = (
+    "mixgraph.numba_special",
+    "mixgraph.distributions.mixture_fused_rewrites",
+    "mixgraph.distributions.markov_forward",
+    "mixgraph.distributions.markov_forward_batched",
+)
+"""Modules registering Numba kernels of mixgraph's ops, each with its ``CACHE_VERSION``."""
+
+
+def kernel_versions() -> str:
+    """The versions a compiled adapter depends on beyond its graph: libraries and mixgraph's kernels."""
+    import numba
+
+    from mixgraph import __version__
+
+    kernels = [f"{name}={importlib.import_module(name).CACHE_VERSION}" for name in KERNEL_MODULES]
+    return ";".join([f"pytensor={pytensor.__version__}", f"numba={numba.__version__}",
+                     f"mixgraph={__version__}", *kernels])
+
+
 def graph_key(outputs: list, arguments: str) -> str:
-    """A hash of the graph of ``outputs`` and of the adapter's ``arguments``, exact in every constant."""
+    """A hash of the graph of ``outputs``, the adapter's ``arguments`` and :func:`kernel_versions`.
+
+    Exact in every constant.
+    """
     digest = hashlib.sha256()
+    digest.update(kernel_versions().encode())
     digest.update(pytensor.printing.debugprint(outputs, file="str", print_type=True).encode())
     digest.update(arguments.encode())
     for piece in _graph_fingerprints(outputs):

@@ -6,7 +6,9 @@ import scipy.stats as stats
 
 import mixgraph as mg
 from mixgraph.compile import compile_numba_logp, flat_layout, flatten_point, unflatten_vector
-from mixgraph.compile_adapter import _COMPILED_BY_KEY, adapter_arguments, pack_buffers
+from mixgraph.compile_adapter import (
+    _COMPILED_BY_KEY, KERNEL_MODULES, adapter_arguments, graph_key, kernel_versions, pack_buffers,
+)
 from mixgraph.point import initial_point
 
 
@@ -79,3 +81,19 @@ def test_constants_that_print_alike_get_their_own_function(changed_entry):
         logp, gradient = _logp(_compiled(model), position)
         assert logp == pytest.approx(stats.norm(mean, 1.0).logpdf(position).sum(), rel=1e-12)
         np.testing.assert_allclose(gradient, mean - position, rtol=1e-12)
+
+
+@pytest.mark.parametrize("module_name", KERNEL_MODULES)
+def test_a_kernel_version_bump_changes_the_graph_key(module_name, monkeypatch):
+    # An adapter's Numba cache embeds the kernels it calls: a changed kernel must get a new key.
+    import importlib
+
+    with mg.Model() as model:
+        mg.Normal("x", mu=0.0, sigma=1.0, shape=3)
+    outputs = [model.logp()]
+    before = graph_key(outputs, "arguments")
+    assert graph_key(outputs, "arguments") == before
+    module = importlib.import_module(module_name)
+    monkeypatch.setattr(module, "CACHE_VERSION", f"{module.CACHE_VERSION}-changed")
+    assert module_name in kernel_versions()
+    assert graph_key(outputs, "arguments") != before
