@@ -280,6 +280,15 @@ class Model:
         """Compiled log-density and gradient, taking a point dict (``mode`` as in :meth:`compile_logp`)."""
         return point_functions.compile_logp_dlogp(self, jacobian=jacobian, mode=mode)
 
+    def d2logp(self, vars: Any = None, *, jacobian: bool = True, negate_output: bool = True) -> TensorVariable:
+        """The (negated) Hessian of the log-density in ``vars``' value variables, as PyMC's."""
+        return point_functions.d2logp(self, vars, jacobian=jacobian, negate_output=negate_output)
+
+    def compile_d2logp(self, vars: Any = None, *, jacobian: bool = True, negate_output: bool = True,
+                       mode: Any = None) -> Any:
+        """Compiled :meth:`d2logp`, taking a point dict and returning the matrix."""
+        return point_functions.compile_d2logp(self, vars, jacobian=jacobian, negate_output=negate_output, mode=mode)
+
     def initial_point(self, random_seed: Any = None) -> dict[str, np.ndarray]:
         """Initial values (unconstrained) of the value variables.
 

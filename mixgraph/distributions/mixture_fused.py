@@ -172,26 +172,52 @@ class FusedMixtureLogp(Op):
     def connection_pattern(self, node) -> list[list[bool]]:
         differentiable = self.differentiable()
         return [
-            [index in differentiable] + [True] * len(self.wanted) for index in range(len(node.inputs))
+            [index in differentiable] * (1 + len(self.wanted)) for index in range(len(node.inputs))
         ]
 
     def pullback(self, inputs, outputs, output_grads):
-        if any(not isinstance(g.type, DisconnectedType) for g in output_grads[1:]):
-            raise NotImplementedError("FusedMixtureLogp has no second derivatives")
         differentiable = self.differentiable()
-        (gradient,) = output_grads[:1]
-        if self.reduce:
-            gradients = FusedMixtureLogp(self.families, self.shared, differentiable, True)(*inputs)[1:]
-            by_index = dict(zip(differentiable, gradients))
-        else:
-            generic = generic_mixture_logp(self.families, inputs[0], inputs[1], inputs[2:])
-            wrt = [inputs[index] for index in differentiable]
-            by_index = dict(zip(differentiable, pytensor.grad(None, wrt, known_grads={generic: gradient})))
+        gradient = output_grads[0]
+        contributions: dict[int, list] = {index: [] for index in differentiable}
+        if not isinstance(gradient.type, DisconnectedType):
+            if self.reduce:
+                gradients = FusedMixtureLogp(self.families, self.shared, differentiable, True)(*inputs)[1:]
+                first = [gradient * partial for partial in gradients]
+            else:
+                generic = generic_mixture_logp(self.families, inputs[0], inputs[1], inputs[2:])
+                wrt = [inputs[index] for index in differentiable]
+                first = pytensor.grad(None, wrt, known_grads={generic: gradient})
+            for index, term in zip(differentiable, first):
+                contributions[index].append(term)
+        for index, term in self._second_order(inputs, output_grads[1:]).items():
+            contributions[index].append(term)
         return [
-            (gradient * by_index[index] if self.reduce else by_index[index])
-            if index in by_index else DisconnectedType()()
+            pt.add(*contributions[index]) if contributions.get(index) else DisconnectedType()()
             for index in range(len(inputs))
         ]
+
+    def _second_order(self, inputs, cotangents) -> dict:
+        """The pullback through the gradient outputs: second derivatives, from the generic graph.
+
+        With cotangents ``v_j`` of the gradient outputs ``g_j = d logp / d input_j``,
+        each input ``i`` receives ``d/d input_i sum_j <v_j, g_j>``, the
+        Hessian-vector product. The fused kernel has no second derivatives of
+        its own: they are taken symbolically through
+        :func:`generic_mixture_logp`, which computes the same log-density
+        (a Laplace approximation or ``Model.compile_d2logp`` needs them;
+        the sampler does not).
+        """
+        pairs = [(index, cotangent) for index, cotangent in zip(self.wanted, cotangents)
+                 if not isinstance(cotangent.type, DisconnectedType)]
+        if not pairs:
+            return {}
+        generic = generic_mixture_logp(self.families, inputs[0], inputs[1], inputs[2:]).sum()
+        first = pytensor.grad(generic, [inputs[index] for index, _ in pairs])
+        product = pt.add(*[(partial * cotangent).sum() for partial, (_, cotangent) in zip(first, pairs)])
+        differentiable = self.differentiable()
+        second = pytensor.grad(product, [inputs[index] for index in differentiable], disconnected_inputs="ignore",
+                               return_disconnected="zero")
+        return dict(zip(differentiable, second))
 
 
 def _component_parameters(families: Sequence[str], parameters: Sequence) -> list[list]:
