@@ -23,7 +23,7 @@ from mixgraph.init.starts import dispersed_starts
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
 from mixgraph.model import modelcontext
 from mixgraph.point import initial_point
-from mixgraph.sampling import _posterior_group
+from mixgraph.results import posterior_values
 
 __all__ = ["fit_pathfinder"]
 
@@ -102,7 +102,7 @@ def fit_pathfinder(
                             num_elbo_draws, maxiter, replace=True)
     fitted = time.perf_counter()
     positions = result.draws[None]
-    posterior = _posterior_group(model, compiled, positions, None, {"recover_seed": recover_seed})
+    posterior = posterior_values(model, compiled, positions, None, {"recover_seed": recover_seed})
     attrs = {
         "inference_library": "mixgraph", "method": "pathfinder", "pareto_k": result.pareto_k,
         "elbo": result.elbo.tolist(), "num_paths": num_paths, "evaluations": result.evaluations,

@@ -19,7 +19,7 @@ from mixgraph import executors, marginal
 from mixgraph.compile import compile_numba_logp, flat_layout
 from mixgraph.chain_modes import warmup_disagreement_messages
 from mixgraph.convergence import ConvergenceWarning, check_convergence
-from mixgraph.draws import constrained_draws, log_likelihood_draws
+from mixgraph.draws import log_likelihood_draws
 from mixgraph.inference_data import constant_data, observed_data, to_inference_data
 from mixgraph import validation
 from mixgraph.mcmc.driver import InterruptGuard, compile_kernel, run_chains
@@ -29,6 +29,7 @@ from mixgraph.init.starts import chain_starts, check_init, record_init
 from mixgraph.model import modelcontext
 from mixgraph.point import initial_point
 from mixgraph.progress import ProgressBar
+from mixgraph.results import posterior_values, run_attributes
 
 __all__ = ["sample", "SamplingError", "ConvergenceWarning", "DEFAULT_TUNE", "check_convergence", "jittered_starts"]
 
@@ -154,7 +155,7 @@ def sample(
     # Spawned once: a Generator seed is advanced by one draw. The first two
     # children are those of earlier versions, so that their draws are unchanged.
     chain_seeds = _seed_sequences(random_seed, 4)
-    # Finite discrete latents are summed out here and drawn back in _posterior_group;
+    # Finite discrete latents are summed out here and drawn back in posterior_values;
     # any other free discrete variable is an error.
     model = marginal.marginalize(modelcontext(model))
     validation.check_free_discrete(model)
@@ -226,7 +227,7 @@ def _build_inference_data(model, compiled, result, tune, var_names, discard_tune
     completed = int(np.min(result.n_completed))
     warmup_positions, positions = _split(result.positions, tune, completed)
     stats = {name: _split(values, tune, completed) for name, values in result.stats.items()}
-    posterior = _posterior_group(model, compiled, positions, var_names, idata_kwargs)
+    posterior = posterior_values(model, compiled, positions, var_names, idata_kwargs)
     groups = {
         "posterior": posterior,
         "sample_stats": {name: parts[1] for name, parts in stats.items()},
@@ -234,41 +235,10 @@ def _build_inference_data(model, compiled, result, tune, var_names, discard_tune
         "constant_data": constant_data(model),
     }
     if not discard_tuned:
-        groups["warmup_posterior"] = _posterior_group(model, compiled, warmup_positions, var_names, idata_kwargs)
+        groups["warmup_posterior"] = posterior_values(model, compiled, warmup_positions, var_names, idata_kwargs)
         groups["warmup_sample_stats"] = {name: parts[0] for name, parts in stats.items()}
     if idata_kwargs.get("log_likelihood", False):
         groups["log_likelihood"] = log_likelihood_draws(model, compiled.layout, positions)
     began, compiled_at, sampled_at = timings
-    attrs = {**_attributes(tune, began, compiled_at, sampled_at), **(result.attrs or {})}
+    attrs = {**run_attributes(tune, began, compiled_at, sampled_at), **(result.attrs or {})}
     return to_inference_data(model, attrs=attrs, **groups)
-
-
-def _posterior_group(model, compiled, positions, var_names, idata_kwargs):
-    values = constrained_draws(model, compiled.layout, positions)
-    if marginal.is_marginal(model):
-        values.update(marginal.recovered_posterior(
-            model, compiled.layout, positions, idata_kwargs.get("recover_seed"),
-            include_logps=idata_kwargs.get("marginal_logp", False)))
-    if var_names is not None:
-        unknown = [name for name in var_names if name not in values]
-        if unknown:
-            raise ValueError(f"var_names {unknown} are not free variables or deterministics of the model")
-        values = {name: values[name] for name in var_names}
-    return values
-
-
-def _attributes(tune: int, began: float, compiled_at: float, sampled_at: float) -> dict:
-    import numba
-    import pytensor
-
-    from mixgraph import __version__
-
-    return {
-        "inference_library": "mixgraph",
-        "inference_library_version": __version__,
-        "pytensor_version": pytensor.__version__,
-        "numba_version": numba.__version__,
-        "sampling_time": sampled_at - compiled_at,
-        "compile_time": compiled_at - began,
-        "tuning_steps": tune,
-    }

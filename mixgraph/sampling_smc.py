@@ -27,7 +27,7 @@ from mixgraph.mcmc.driver import InterruptGuard
 from mixgraph.model import modelcontext
 from mixgraph.point import initial_point
 from mixgraph.progress import ProgressBar
-from mixgraph.sampling import _attributes, _posterior_group
+from mixgraph.results import posterior_values, run_attributes
 from mixgraph.smc import KERNELS, SMCFunctions, SMCSettings, run_smc_chains
 from mixgraph.smc.driver import PROGRESS_UNITS
 
@@ -159,7 +159,7 @@ def sample_smc(
         bar.close()
         sampled_at = time.perf_counter()
         idata = _build_inference_data(model, layout, result, {"recover_seed": recover_seed, **(idata_kwargs or {})},
-                                      _attributes(0, began, compiled_at, sampled_at))
+                                      run_attributes(0, began, compiled_at, sampled_at))
     if result.interrupted:
         warnings.warn("SMC was interrupted: the runs did not reach beta = 1, so the particles are not "
                       "posterior draws (see sample_stats.beta)", RuntimeWarning, stacklevel=2)
@@ -200,7 +200,7 @@ def _build_inference_data(model, layout, result, idata_kwargs, attrs):
     compiled = _LayoutOnly(layout)
     positions = result.particles
     groups = {
-        "posterior": _posterior_group(model, compiled, positions, None, idata_kwargs),
+        "posterior": posterior_values(model, compiled, positions, None, idata_kwargs),
         "sample_stats": {"lp": result.prior_logps + result.likelihood_logps},
         "observed_data": observed_data(model),
         "constant_data": constant_data(model),
@@ -214,7 +214,7 @@ def _build_inference_data(model, layout, result, idata_kwargs, attrs):
 
 
 class _LayoutOnly:
-    """What :func:`mixgraph.sampling._posterior_group` reads of a compiled log-density."""
+    """What :func:`mixgraph.results.posterior_values` reads of a compiled log-density."""
 
     def __init__(self, layout: Any) -> None:
         self.layout = layout
