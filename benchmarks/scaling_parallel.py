@@ -3,6 +3,7 @@
 usage (from the project's root):
     python benchmarks/scaling_parallel.py [--sizes 1e4 3e4 1e5 3e5 1e6 1e7] [--families normal poisson zip]
                                           [--threads 2] [--repeats 5] [--rounds 3]
+    python benchmarks/scaling_parallel.py --sample --sizes 1e5 1e6 [--rounds 2]
 
 For each mixture (the three of ``benchmarks/scaling.py``: a 2-component
 normal mixture, a 2-component Poisson mixture, a zero-inflated Poisson), one
@@ -18,6 +19,11 @@ log-density and gradient bit for bit, and the load average before and after
 the row (``/proc/loadavg``). ``speed-up`` compares the smallest times,
 ``median speed-up`` the medians of all timed calls: on a machine shared with other work, a second
 thread that has to wait for its core makes the parallel copy far slower.
+
+With ``--sample``, whole ``sample()`` calls of one chain of the Normal mixture
+(100 tuning steps and 100 draws) with ``data_threads=1`` and ``--threads``,
+interleaved: the sampling time (``posterior.attrs["sampling_time"]``), and
+whether both made the same number of leapfrog steps (they draw the same).
 """
 
 from __future__ import annotations
@@ -115,6 +121,49 @@ for n in sizes:
 """
 
 
+SAMPLE_CHILD = """
+import json, sys
+import numpy as np
+import mixgraph as mg
+
+threads, rounds = int(sys.argv[1]), int(sys.argv[2])
+for n in [int(float(size)) for size in sys.argv[3:]]:
+    rng = np.random.default_rng(0)
+    data = np.where(rng.uniform(size=n) < 0.3, rng.normal(-2.0, 1.0, n), rng.normal(2.0, 0.5, n))
+    with mg.Model() as model:
+        w = mg.Dirichlet("w", a=np.ones(2))
+        mu = mg.Normal("mu", 0.0, 5.0, shape=2, transform=mg.transforms.ordered, initval=[-1.0, 1.0])
+        sigma = mg.HalfNormal("sigma", 2.0, shape=2)
+        mg.NormalMixture("y", w=w, mu=mu, sigma=sigma, observed=data)
+    seconds = {1: [], threads: []}
+    steps = {}
+    for _ in range(rounds):
+        for count in (1, threads):
+            idata = mg.sample(model=model, draws=100, tune=100, chains=1, random_seed=1, progressbar=False,
+                              init="jitter", compute_convergence_checks=False, data_threads=count)
+            seconds[count].append(idata.posterior.attrs["sampling_time"])
+            steps[count] = int(idata.sample_stats["n_steps"].sum())
+    with open("/proc/loadavg") as handle:
+        load = float(handle.read().split()[0])
+    print(json.dumps({"n": n, "serial_s": min(seconds[1]), "parallel_s": min(seconds[threads]),
+                      "same": steps[1] == steps[threads], "load": load}), flush=True)
+"""
+
+
+def sample_rows(threads: int, sizes: list[str], rounds: int) -> None:
+    """``sample()`` of one chain of the Normal mixture, ``data_threads=1`` against ``threads``, interleaved."""
+    result = subprocess.run([sys.executable, "-c", SAMPLE_CHILD, str(threads), str(rounds), *sizes],
+                            capture_output=True, text=True, cwd=ROOT, check=True)
+    print(f"{'sample(), 1 chain':18} {'N':>9} {'data_threads=1 s':>16} {f'data_threads={threads} s':>16} "
+          f"{'speed-up':>8} {'same steps':>10} {'load':>5}")
+    for line in result.stdout.splitlines():
+        if line.startswith("{"):
+            row = json.loads(line)
+            print(f"{'Normal mixture':18} {row['n']:>9} {row['serial_s']:>16.2f} {row['parallel_s']:>16.2f} "
+                  f"{row['serial_s'] / row['parallel_s']:>8.2f} {str(row['same']):>10} {row['load']:>5.2f}",
+                  flush=True)
+
+
 def run(family: str, threads: int, sizes: list[str], repeats: int, rounds: int) -> list[dict]:
     result = subprocess.run(
         [sys.executable, "-c", CHILD, family, str(threads), str(repeats), str(rounds), *sizes],
@@ -130,8 +179,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sample", action="store_true",
+                        help="time whole sample() calls (1 chain, 100 + 100 iterations) instead of single calls")
     arguments = parser.parse_args()
     threads = arguments.threads
+    if arguments.sample:
+        sample_rows(threads, arguments.sizes, arguments.rounds)
+        return
     print(f"{'family':8} {'N':>9} {'1 thread ns/obs/comp':>21} {f'{threads} threads ns/obs/comp':>22} "
           f"{'speed-up':>8} {'median speed-up':>15} {'bitwise':>7} {'load before/after':>18}")
     for family in arguments.families:

@@ -18,10 +18,15 @@ import os
 from typing import Any, NamedTuple
 
 import numba
+from pytensor.tensor.elemwise import DimShuffle, Elemwise
+from pytensor.tensor.shape import Reshape, SpecifyShape
 
 from mixgraph.distributions.mixture_fused import FusedMixtureLogp
 
 __all__ = ["DataThreads", "check_data_threads", "fused_observations", "choose_data_threads", "available_cores"]
+
+
+_SAME_ENTRIES = (Elemwise, Reshape, DimShuffle, SpecifyShape)  # an Elemwise of one input: a cast
 
 
 class DataThreads(NamedTuple):
@@ -73,12 +78,21 @@ def fused_observations(compiled: Any) -> tuple[int, int] | None:
     mixture's values, for one, are not counted).
     """
     sizes = _header_sizes(compiled.python_function, compiled.int_data)
-    found = [
-        (sizes[node.inputs[0]], node.op.parallel_threshold)
-        for node in compiled.python_function.maker.fgraph.apply_nodes
-        if isinstance(node.op, FusedMixtureLogp) and node.op.reduce and node.inputs[0] in sizes
-    ]
+    found = []
+    for node in compiled.python_function.maker.fgraph.apply_nodes:
+        if isinstance(node.op, FusedMixtureLogp) and node.op.reduce:
+            source = _data_source(node.inputs[0])
+            if source in sizes:
+                found.append((sizes[source], node.op.parallel_threshold))
     return max(found) if found else None
+
+
+def _data_source(variable: Any) -> Any:
+    """The data input that ``variable`` is a cast or a reshape of (the same number of entries)."""
+    while variable.owner is not None and isinstance(variable.owner.op, _SAME_ENTRIES) and (
+            not isinstance(variable.owner.op, Elemwise) or len(variable.owner.inputs) == 1):
+        variable = variable.owner.inputs[0]
+    return variable
 
 
 def choose_data_threads(requested: str | int, chains: int, cores: int | None, fused: tuple[int, int] | None,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import mixgraph as mg
-from mixgraph.data_threads import available_cores, check_data_threads, choose_data_threads
+from mixgraph.data_threads import available_cores, check_data_threads, choose_data_threads, fused_observations
 from mixgraph.distributions.mixture_fused_source import BLOCK_SIZE
 from mixgraph.distributions.mixture_fused_threads import parallel_threshold, start_threading_layer, thread_count
 from mixgraph.mcmc.driver import run_chains
@@ -113,3 +113,39 @@ def test_auto_records_its_choice(mixture_model):
     expected = min(available_cores(), numba.config.NUMBA_NUM_THREADS)
     assert idata.posterior.attrs["data_threads"] == (expected if expected >= 2 else 1)
     assert idata.posterior.attrs["data_threads_reason"]
+
+
+def _compiled_in_python_mode(model):
+    """What fused_observations reads of a CompiledLogp, compiled by the fast Python linker."""
+    from types import SimpleNamespace
+
+    import pytensor
+    from pytensor.compile.mode import Mode, get_mode
+
+    from mixgraph.compile import _buffers, _graph_parts, flat_layout, logp_dlogp_graph
+    from mixgraph.point import initial_point
+
+    point = initial_point(model, None)
+    graph = logp_dlogp_graph(model, flat_layout(point, [value.name for value in model.value_vars]))
+    inputs, outputs, _, _ = _graph_parts(graph)
+    function = pytensor.function(inputs, outputs, mode=Mode(linker="py", optimizer=get_mode("NUMBA").optimizer),
+                                 on_unused_input="ignore")
+    return SimpleNamespace(python_function=function, int_data=_buffers(graph)[1])
+
+
+def test_the_largest_fused_mixture_is_counted_from_the_data_buffers():
+    rng = np.random.default_rng(0)
+    with mg.Model() as model:
+        w = mg.Dirichlet("w", a=np.ones(2))
+        mg.NormalMixture("small", w=w, mu=mg.Normal("mu", 0.0, 5.0, shape=2), sigma=1.0,
+                         observed=rng.normal(size=300))
+        counts = mg.Data("counts", rng.poisson(3.0, size=1234))  # integer data, cast inside the graph
+        mg.ZeroInflatedPoisson("large", psi=mg.Beta("psi", 2.0, 2.0), mu=mg.Gamma("rate", 2.0, 1.0),
+                               observed=counts)
+        mg.Normal("other", 0.0, 1.0, observed=rng.normal(size=5000))  # not a mixture: not counted
+    with parallel_threshold(777):
+        found = fused_observations(_compiled_in_python_mode(model))
+    assert found == (1234, 777)
+    with mg.Model() as plain:
+        mg.Normal("x", mg.Normal("m", 0.0, 1.0), 1.0, observed=rng.normal(size=5000))
+    assert fused_observations(_compiled_in_python_mode(plain)) is None
