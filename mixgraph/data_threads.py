@@ -96,7 +96,8 @@ def _data_source(variable: Any) -> Any:
 
 
 def choose_data_threads(requested: str | int, chains: int, cores: int | None, fused: tuple[int, int] | None,
-                        available: int, threading_layer: str, executor: bool = False) -> DataThreads:
+                        available: int, threading_layer: str, executor: bool = False,
+                        forked: bool = False) -> DataThreads:
     """How many threads each chain's log-density uses.
 
     Parameters
@@ -114,6 +115,10 @@ def choose_data_threads(requested: str | int, chains: int, cores: int | None, fu
         chains at once.
     executor : bool
         Whether the chains run as tasks on an executor.
+    forked : bool
+        Whether this process was forked after the parent started GNU
+        OpenMP (:func:`~mixgraph.distributions.mixture_fused_threads.forked_after_start`),
+        where a parallel region would terminate the process.
 
     Returns
     -------
@@ -123,6 +128,13 @@ def choose_data_threads(requested: str | int, chains: int, cores: int | None, fu
         mixture has at least its threshold of observations; else 1.
     """
     at_once = min(cores or available, chains)
+    if forked and (requested == "auto" or requested > 1):
+        if requested != "auto":
+            raise ValueError(
+                f"data_threads={requested} in a process forked after its parent started Numba's OpenMP "
+                f"threads: a parallel region would terminate it. Use the 'spawn' or 'forkserver' start "
+                f"method for worker processes, or data_threads=1.")
+        return DataThreads(1, "this process was forked after its parent started Numba's OpenMP threads")
     if requested != "auto":
         if requested > 1 and threading_layer == "workqueue" and at_once > 1 and not executor:
             raise ValueError(

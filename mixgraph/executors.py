@@ -37,6 +37,7 @@ import numpy as np
 
 from mixgraph.compile import CompiledLogp, LogpSource, load_logp_source, logp_source
 from mixgraph.compile_adapter import is_compiled
+from mixgraph.distributions.mixture_fused_threads import forked_after_start
 from mixgraph.mcmc.driver import ChainsResult, run_chains
 from mixgraph.mcmc.kernel import ADAPTATION_MODES
 from mixgraph.progress import ProgressBar
@@ -103,6 +104,8 @@ def _run_chain_task(source: LogpSource, float_data, int_data, start, chain_seed,
     logp_fn = load_logp_source(source)
     loaded = time.perf_counter()
     given = None if inverse_mass_matrix is None else inverse_mass_matrix[None, :]
+    if forked_after_start():  # a parallel region would terminate a child forked after OpenMP started
+        options = {**options, "data_threads": 1}
     result = run_chains(logp_fn, float_data, int_data, start[None, :], seed=[chain_seed], cores=1,
                         initial_inverse_mass_matrix=given, **options)
     return ChainOutcome(result, os.getpid(), loaded - began, was_loaded)

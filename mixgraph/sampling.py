@@ -215,11 +215,11 @@ def sample(
 
 
 def _data_threads(requested, chains, cores, compiled, on_executor: bool) -> data_threading.DataThreads:
-    from mixgraph.distributions.mixture_fused_threads import start_threading_layer
+    from mixgraph.distributions.mixture_fused_threads import forked_after_start, start_threading_layer
 
     return data_threading.choose_data_threads(
         requested, chains, cores, data_threading.fused_observations(compiled), data_threading.available_cores(),
-        start_threading_layer(), executor=on_executor)
+        start_threading_layer(), executor=on_executor, forked=forked_after_start())
 
 
 def _warn_disagreement_after_warmup(warmup_log_densities: np.ndarray) -> None:

@@ -149,3 +149,22 @@ def test_the_largest_fused_mixture_is_counted_from_the_data_buffers():
     with mg.Model() as plain:
         mg.Normal("x", mg.Normal("m", 0.0, 1.0), 1.0, observed=rng.normal(size=5000))
     assert fused_observations(_compiled_in_python_mode(plain)) is None
+
+
+def _threads_in_child():
+    from mixgraph.distributions.mixture_fused_threads import forked_after_start
+
+    return numba.get_num_threads(), forked_after_start()
+
+
+@pytest.mark.skipif(start_threading_layer() != "omp", reason="the fork guard is for GNU OpenMP")
+def test_a_child_forked_after_openmp_started_keeps_to_one_thread():
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        threads, forked = pool.apply(_threads_in_child)
+    assert (threads, forked) == (1, True)
+    assert choose_data_threads("auto", 1, None, LARGE, 8, "omp", forked=True).threads == 1
+    with pytest.raises(ValueError, match="forked"):
+        choose_data_threads(2, 1, None, LARGE, 8, "omp", forked=True)
+    assert choose_data_threads(1, 1, None, LARGE, 8, "omp", forked=True).threads == 1

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Iterator
 
 import numba
@@ -42,7 +43,7 @@ from mixgraph.distributions.mixture_fused_source import FAMILIES, KERNEL_NAME
 
 __all__ = [
     "PARALLEL_THRESHOLD", "PARALLEL_OPTIONS", "parallel_threshold", "threshold_in_effect",
-    "dispatch_source", "start_threading_layer", "thread_count",
+    "dispatch_source", "start_threading_layer", "thread_count", "forked_after_start",
 ]
 
 PARALLEL_THRESHOLD = 100_000
@@ -105,9 +106,31 @@ def dispatch_source(families: tuple[str, ...], threshold: int) -> str:
 
 @functools.lru_cache(maxsize=None)
 def start_threading_layer() -> str:
-    """Start Numba's threading layer (once per process) and return its name (``omp``, ``tbb``, ``workqueue``)."""
+    """Start Numba's threading layer (once per process) and return its name (``omp``, ``tbb``, ``workqueue``).
+
+    With GNU OpenMP (``omp``), a child made by ``fork()`` (a
+    ``ProcessPoolExecutor``'s worker on Linux) is terminated by Numba as
+    soon as it enters a parallel region, once the parent has started the
+    layer. The child's main thread is therefore set to one Numba thread at
+    the fork, so that the fused kernels stay serial there, and
+    :func:`forked_after_start` tells :mod:`mixgraph.data_threads` to keep
+    every chain of the child to one thread.
+    """
     numba.get_num_threads()
-    return numba.threading_layer()
+    layer = numba.threading_layer()
+    if layer == "omp" and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_serial_after_fork)
+    return layer
+
+
+def _serial_after_fork() -> None:
+    _STATE["forked"] = True
+    numba.set_num_threads(1)
+
+
+def forked_after_start() -> bool:
+    """Whether this process was forked from one whose OpenMP threading layer had started."""
+    return bool(_STATE.get("forked", False))
 
 
 @intrinsic
