@@ -3,7 +3,7 @@
 usage (from the project's root):
     python benchmarks/scaling_parallel.py [--sizes 1e4 3e4 1e5 3e5 1e6 1e7] [--families normal poisson zip]
                                           [--threads 2] [--repeats 5] [--rounds 3]
-    python benchmarks/scaling_parallel.py --sample --sizes 1e5 1e6 [--rounds 2]
+    python benchmarks/scaling_parallel.py --sample --sizes 1e5 1e6 [--rounds 2] [--threshold 1e5]
 
 For each mixture (the three of ``benchmarks/scaling.py``: a 2-component
 normal mixture, a 2-component Poisson mixture, a zero-inflated Poisson), one
@@ -125,9 +125,10 @@ SAMPLE_CHILD = """
 import json, sys
 import numpy as np
 import mixgraph as mg
+from mixgraph.distributions.mixture_fused_threads import parallel_threshold
 
-threads, rounds = int(sys.argv[1]), int(sys.argv[2])
-for n in [int(float(size)) for size in sys.argv[3:]]:
+threads, rounds, threshold = int(sys.argv[1]), int(sys.argv[2]), int(float(sys.argv[3]))
+for n in [int(float(size)) for size in sys.argv[4:]]:
     rng = np.random.default_rng(0)
     data = np.where(rng.uniform(size=n) < 0.3, rng.normal(-2.0, 1.0, n), rng.normal(2.0, 0.5, n))
     with mg.Model() as model:
@@ -139,8 +140,9 @@ for n in [int(float(size)) for size in sys.argv[3:]]:
     steps = {}
     for _ in range(rounds):
         for count in (1, threads):
-            idata = mg.sample(model=model, draws=100, tune=100, chains=1, random_seed=1, progressbar=False,
-                              init="jitter", compute_convergence_checks=False, data_threads=count)
+            with parallel_threshold(threshold):  # the graph is built at the first call, with this threshold
+                idata = mg.sample(model=model, draws=100, tune=100, chains=1, random_seed=1, progressbar=False,
+                                  init="jitter", compute_convergence_checks=False, data_threads=count)
             seconds[count].append(idata.posterior.attrs["sampling_time"])
             steps[count] = int(idata.sample_stats["n_steps"].sum())
     with open("/proc/loadavg") as handle:
@@ -150,9 +152,9 @@ for n in [int(float(size)) for size in sys.argv[3:]]:
 """
 
 
-def sample_rows(threads: int, sizes: list[str], rounds: int) -> None:
+def sample_rows(threads: int, sizes: list[str], rounds: int, threshold: str) -> None:
     """``sample()`` of one chain of the Normal mixture, ``data_threads=1`` against ``threads``, interleaved."""
-    result = subprocess.run([sys.executable, "-c", SAMPLE_CHILD, str(threads), str(rounds), *sizes],
+    result = subprocess.run([sys.executable, "-c", SAMPLE_CHILD, str(threads), str(rounds), threshold, *sizes],
                             capture_output=True, text=True, cwd=ROOT, check=True)
     print(f"{'sample(), 1 chain':18} {'N':>9} {'data_threads=1 s':>16} {f'data_threads={threads} s':>16} "
           f"{'speed-up':>8} {'same steps':>10} {'load':>5}")
@@ -181,10 +183,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sample", action="store_true",
                         help="time whole sample() calls (1 chain, 100 + 100 iterations) instead of single calls")
+    parser.add_argument("--threshold", default="1e5",
+                        help="with --sample: the parallel threshold the model is built with")
     arguments = parser.parse_args()
     threads = arguments.threads
     if arguments.sample:
-        sample_rows(threads, arguments.sizes, arguments.rounds)
+        sample_rows(threads, arguments.sizes, arguments.rounds, arguments.threshold)
         return
     print(f"{'family':8} {'N':>9} {'1 thread ns/obs/comp':>21} {f'{threads} threads ns/obs/comp':>22} "
           f"{'speed-up':>8} {'median speed-up':>15} {'bitwise':>7} {'load before/after':>18}")
