@@ -37,6 +37,7 @@ import numpy as np
 
 from mixgraph.compile import CompiledLogp, LogpSource, load_logp_source, logp_source
 from mixgraph.compile_adapter import is_compiled
+from mixgraph.distributions.mixture_fused_threads import forked_after_start
 from mixgraph.mcmc.driver import ChainsResult, run_chains
 from mixgraph.mcmc.kernel import ADAPTATION_MODES
 from mixgraph.progress import ProgressBar
@@ -103,6 +104,8 @@ def _run_chain_task(source: LogpSource, float_data, int_data, start, chain_seed,
     logp_fn = load_logp_source(source)
     loaded = time.perf_counter()
     given = None if inverse_mass_matrix is None else inverse_mass_matrix[None, :]
+    if forked_after_start():  # a parallel region would terminate a child forked after OpenMP started
+        options = {**options, "data_threads": 1}
     result = run_chains(logp_fn, float_data, int_data, start[None, :], seed=[chain_seed], cores=1,
                         initial_inverse_mass_matrix=given, **options)
     return ChainOutcome(result, os.getpid(), loaded - began, was_loaded)
@@ -185,7 +188,7 @@ def chain_runner(executor: Any, model: Any, compiled: CompiledLogp) -> Callable[
 
     def run(logp_fn, float_data, int_data, initial_positions, draws, tune, seed=None, target_accept=0.8,
             max_tree_depth=10, adaptation="nutpie", metric="diag", cores=None, progress=None,
-            initial_inverse_mass_matrix=None, on_tuned=None) -> ChainsResult:
+            initial_inverse_mass_matrix=None, on_tuned=None, data_threads=1) -> ChainsResult:
         if adaptation not in ADAPTATION_MODES:
             raise ValueError(f"adaptation must be one of {sorted(ADAPTATION_MODES)}, not {adaptation!r}")
         starts = np.atleast_2d(np.asarray(initial_positions, dtype=np.float64))
@@ -193,7 +196,8 @@ def chain_runner(executor: Any, model: Any, compiled: CompiledLogp) -> Callable[
         root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         chain_seeds = root.spawn(len(starts))
         options = {"draws": draws, "tune": tune, "target_accept": target_accept,
-                   "max_tree_depth": max_tree_depth, "adaptation": adaptation, "metric": metric}
+                   "max_tree_depth": max_tree_depth, "adaptation": adaptation, "metric": metric,
+                   "data_threads": data_threads}
         futures = [
             submit(executor, _run_chain_task, source, float_data, int_data, start, chain_seed, options,
                    None if initial_inverse_mass_matrix is None else initial_inverse_mass_matrix[chain],

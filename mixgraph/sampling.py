@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from mixgraph import data_threads as data_threading
 from mixgraph import executors, marginal
 from mixgraph.compile import compile_numba_logp, flat_layout
 from mixgraph.chain_modes import warmup_disagreement_messages
@@ -72,6 +73,7 @@ def sample(
     init: str = "auto",
     metric: str = "auto",
     executor: Any = None,
+    data_threads: str | int = "auto",
     **kwargs: Any,
 ) -> Any:
     """Draw from the posterior with the No-U-Turn Sampler.
@@ -131,6 +133,15 @@ def sample(
     executor : concurrent.futures.Executor or distributed.Client, optional
         Run each chain as a task there (``docs/guide/dask.md``); the draws
         equal those of a local run with the same ``random_seed``.
+    data_threads : "auto" or int
+        Threads inside each chain's log-density, over the observations of a
+        fused mixture likelihood (``docs/guide/performance.md``). ``"auto"``
+        (default): the spare cores, ``available cores // chains at once``,
+        when that is at least 2 and the mixture has at least
+        :data:`~mixgraph.distributions.mixture_fused_threads.PARALLEL_THRESHOLD`
+        observations; else 1. An integer forces that many. The draws are the
+        same whatever the number; ``idata.posterior.attrs["data_threads"]`` and
+        ``["data_threads_reason"]`` record the choice.
     **kwargs
         None are accepted; PyMC's ``step=`` gets an error that says what to
         write instead.
@@ -150,6 +161,7 @@ def sample(
         draws, tune, chains, cores, target_accept, max_tree_depth, kwargs)
     init = check_init(init)
     check_metric_arguments(metric, adaptation)
+    data_threads = data_threading.check_data_threads(data_threads)
     if executor is not None:
         executors.check_executor(executor)
     # Spawned once: a Generator seed is advanced by one draw. The first two
@@ -171,6 +183,7 @@ def sample(
         [np.asarray(point[name], dtype=np.float64).ravel() for name in layout.names]), chains, init,
         bool(initvals), initial_seed, pathfinder_seed)
     compile_kernel(metric)  # the sampler's kernel: compiled once per install, then loaded
+    threads = _data_threads(data_threads, chains, cores, compiled, executor is not None)
     compiled_at = time.perf_counter()
     bar = ProgressBar(chains * (tune + draws), f"Sampling {chains} chains", enabled=progressbar)
     with InterruptGuard() as guard:
@@ -181,6 +194,7 @@ def sample(
             adaptation=adaptation, metric=metric, cores=cores, progress=bar.update,
             initial_inverse_mass_matrix=starts.inverse_mass_matrix,
             on_tuned=_warn_disagreement_after_warmup if compute_convergence_checks else None,
+            data_threads=threads.threads,
         )
         guard.defer()  # a Ctrl-C from here on must not lose the draws
         bar.close()
@@ -191,12 +205,22 @@ def sample(
         )
         record_init(idata, starts)
         idata.posterior.attrs["metric"] = metric
+        idata.posterior.attrs["data_threads"] = threads.threads
+        idata.posterior.attrs["data_threads_reason"] = threads.reason
         if result.interrupted and hasattr(idata, "sample_stats"):
             idata.sample_stats.attrs["interrupted"] = 1  # read by sample_many, which then stops
     _warn_interrupted(result, guard.deferred)
     if compute_convergence_checks and len(idata.posterior.draw) > 0:
         check_convergence(idata)
     return idata
+
+
+def _data_threads(requested, chains, cores, compiled, on_executor: bool) -> data_threading.DataThreads:
+    from mixgraph.distributions.mixture_fused_threads import forked_after_start, start_threading_layer
+
+    return data_threading.choose_data_threads(
+        requested, chains, cores, data_threading.fused_observations(compiled), data_threading.available_cores(),
+        start_threading_layer(), executor=on_executor, forked=forked_after_start())
 
 
 def _warn_disagreement_after_warmup(warmup_log_densities: np.ndarray) -> None:

@@ -47,14 +47,23 @@ from pytensor.tensor.random import basic as random_ops
 
 from mixgraph.distributions.discrete_bounded import DiracDeltaRV
 from mixgraph.distributions.mixture_fused_source import FAMILIES, KERNEL_NAME, kernel_source
+from mixgraph.distributions.mixture_fused_threads import (
+    PARALLEL_OPTIONS,
+    PARALLEL_THRESHOLD,
+    dispatch_source,
+    parallel_threshold,
+    start_threading_layer,
+    thread_count,
+    threshold_in_effect,
+)
 from mixgraph.distributions.mixture_op import WEIGHT_SUM_TOLERANCE, MixtureRV, safe_log, valid_weights
 from mixgraph.logprob import check_parameters, parameter_conditions
 from mixgraph.math import logsumexp
 from mixgraph.registry import LOGP
 
 __all__ = [
-    "FusedMixtureLogp", "fused_mixture_logp", "generic_mixture_logp", "generic_only", "python_kernel",
-    "FAMILY_OPS",
+    "FusedMixtureLogp", "fused_mixture_logp", "generic_mixture_logp", "generic_only", "python_kernel", "serial_kernel",
+    "FAMILY_OPS", "PARALLEL_THRESHOLD", "parallel_threshold",
 ]
 
 #: One op instance per supported component family (their log-densities rebuild the generic graph).
@@ -83,23 +92,64 @@ def generic_only() -> Iterator[None]:
 
 def kernel_namespace() -> dict:
     """The globals a generated kernel reads (plain constants and modules, so that Numba caches it)."""
-    return {"math": __import__("math"), "np": np, "LOG_SQRT_2PI": LOG_SQRT_2PI,
+    return {"math": __import__("math"), "np": np, "numba": numba, "LOG_SQRT_2PI": LOG_SQRT_2PI,
             "WEIGHT_SUM_TOLERANCE": WEIGHT_SUM_TOLERANCE}
 
 
-@functools.lru_cache(maxsize=None)
-def python_function(families: tuple, shared: tuple, wanted: tuple, reduce: bool):
-    """The generated kernel as a plain Python function (for Numba to compile)."""
+def _block_kernel(families: tuple, shared: tuple, wanted: tuple, reduce: bool, block_loop: str):
+    """One generated kernel as a plain Python function."""
     from pytensor.link.utils import compile_function_src
 
-    source = kernel_source(families, shared, wanted, reduce)
+    source = kernel_source(families, shared, wanted, reduce, block_loop)
     return compile_function_src(source, KERNEL_NAME, kernel_namespace())
 
 
 @functools.lru_cache(maxsize=None)
-def python_kernel(families: tuple, shared: tuple, wanted: tuple, reduce: bool):
-    """The kernel compiled by Numba with a Python entry point (``perform`` and tests)."""
-    return numba.njit(python_function(families, shared, wanted, reduce))
+def _compiled_blocks(families: tuple, shared: tuple, wanted: tuple, reduce: bool, parallel: bool):
+    """The generated kernel compiled by Numba, its blocks under ``range`` or ``numba.prange``."""
+    if parallel:
+        return numba.njit(fastmath=False, nogil=True, parallel=dict(PARALLEL_OPTIONS))(
+            _block_kernel(families, shared, wanted, reduce, "numba.prange"))
+    return numba.njit(fastmath=False, nogil=True)(_block_kernel(families, shared, wanted, reduce, "range"))
+
+
+@functools.lru_cache(maxsize=None)
+def python_function(families: tuple, shared: tuple, wanted: tuple, reduce: bool,
+                    parallel_threshold: int = PARALLEL_THRESHOLD):
+    """The kernel as a plain Python function (for Numba to compile).
+
+    The per-observation form is the generated loop itself. The reduced form
+    chooses, at each call, between two compiled copies of one source: its
+    blocks of observations in turn, or under ``numba.prange`` when there are
+    at least ``parallel_threshold`` observations and the calling thread may
+    use more than one of Numba's threads (``numba.set_num_threads`` is set
+    per thread). Both copies are compiled without ``fastmath``, so that no
+    sum is reassociated, and add the blocks' partial sums in block order:
+    their results are equal bit for bit, whatever the number of threads.
+    """
+    from pytensor.link.utils import compile_function_src
+
+    if not reduce:
+        return _block_kernel(families, shared, wanted, reduce, "range")
+    namespace = {
+        "thread_count": thread_count,
+        "serial_kernel": _compiled_blocks(families, shared, wanted, reduce, False),
+        "parallel_kernel": _compiled_blocks(families, shared, wanted, reduce, True),
+    }
+    return compile_function_src(dispatch_source(families, int(parallel_threshold)), KERNEL_NAME, namespace)
+
+
+@functools.lru_cache(maxsize=None)
+def python_kernel(families: tuple, shared: tuple, wanted: tuple, reduce: bool,
+                  parallel_threshold: int = PARALLEL_THRESHOLD):
+    """The kernel as the compiled model calls it (serial or parallel by size), callable from Python."""
+    start_threading_layer()
+    return numba.njit(python_function(families, shared, wanted, reduce, parallel_threshold))
+
+
+def serial_kernel(families: tuple, shared: tuple, wanted: tuple, reduce: bool):
+    """The serial copy alone, callable from Python (``perform``: the same numbers, less to compile)."""
+    return _compiled_blocks(tuple(families), tuple(shared), tuple(wanted), bool(reduce), False)
 
 
 class FusedMixtureLogp(Op):
@@ -116,6 +166,10 @@ class FusedMixtureLogp(Op):
         Inputs whose gradient follows the log-density in the outputs.
     reduce : bool
         Output the sum over observations (a scalar) or one value per observation.
+    parallel_threshold : int, optional
+        Observations from which the reduced form spreads its blocks over
+        Numba's threads (default :data:`PARALLEL_THRESHOLD`, or the value set
+        by :func:`parallel_threshold` when the op is made).
 
     Notes
     -----
@@ -126,12 +180,13 @@ class FusedMixtureLogp(Op):
     gradient, as the generic graph's ``check_parameters``.
     """
 
-    __props__ = ("families", "shared", "wanted", "reduce")
+    __props__ = ("families", "shared", "wanted", "reduce", "parallel_threshold")
 
     def __init__(self, families: Sequence[str], shared: Sequence[bool], wanted: Sequence[int] = (),
-                 reduce: bool = False) -> None:
+                 reduce: bool = False, parallel_threshold: int | None = None) -> None:
         self.families, self.shared = tuple(families), tuple(bool(s) for s in shared)
         self.wanted, self.reduce = tuple(int(w) for w in wanted), bool(reduce)
+        self.parallel_threshold = threshold_in_effect() if parallel_threshold is None else int(parallel_threshold)
         if self.wanted and not self.reduce:
             raise ValueError("the per-observation form of FusedMixtureLogp returns no gradient")
 
@@ -164,7 +219,7 @@ class FusedMixtureLogp(Op):
         return Apply(self, inputs, outputs)
 
     def perform(self, node, inputs, output_storage) -> None:
-        results = python_kernel(self.families, self.shared, self.wanted, self.reduce)(*inputs)
+        results = serial_kernel(self.families, self.shared, self.wanted, self.reduce)(*inputs)
         results = results if isinstance(results, tuple) else (results,)
         for storage, result in zip(output_storage, results):
             storage[0] = np.asarray(result)
@@ -181,7 +236,8 @@ class FusedMixtureLogp(Op):
         contributions: dict[int, list] = {index: [] for index in differentiable}
         if not isinstance(gradient.type, DisconnectedType):
             if self.reduce:
-                gradients = FusedMixtureLogp(self.families, self.shared, differentiable, True)(*inputs)[1:]
+                gradients = FusedMixtureLogp(self.families, self.shared, differentiable, True,
+                                             self.parallel_threshold)(*inputs)[1:]
                 first = [gradient * partial for partial in gradients]
             else:
                 generic = generic_mixture_logp(self.families, inputs[0], inputs[1], inputs[2:])

@@ -25,10 +25,11 @@ from pytensor.tensor.rewriting.basic import register_canonicalize, register_spec
 from pytensor.tensor.shape import Reshape, SpecifyShape
 
 from mixgraph.distributions.mixture_fused import FusedMixtureLogp, python_function
+from mixgraph.distributions.mixture_fused_threads import start_threading_layer
 
 __all__ = ["sum_of_fused_mixture", "merge_fused_mixtures", "CACHE_VERSION"]
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Part of the Numba cache key of the kernels; change it when the generated source changes."""
 
 _TRANSPARENT = (Reshape, DimShuffle, SpecifyShape)
@@ -59,7 +60,7 @@ def sum_of_fused_mixture(fgraph, node):
     if source is None or node.outputs[0].dtype != "float64":
         return None
     op = source.op
-    reduced = FusedMixtureLogp(op.families, op.shared, (), True)(*source.inputs)
+    reduced = FusedMixtureLogp(op.families, op.shared, (), True, op.parallel_threshold)(*source.inputs)
     return [reduced[0] if isinstance(reduced, list) else reduced]
 
 
@@ -80,6 +81,7 @@ def merge_fused_mixtures(fgraph, node):
         client for client, _ in fgraph.clients.get(node.inputs[0], [])
         if isinstance(client.op, FusedMixtureLogp) and client.op.reduce
         and client.op.families == op.families and client.op.shared == op.shared
+        and client.op.parallel_threshold == op.parallel_threshold
         and client.inputs == node.inputs
     ]
     needed = tuple(sorted(set().union(*[_used_gradients(fgraph, member) for member in group])))
@@ -88,7 +90,8 @@ def merge_fused_mixtures(fgraph, node):
     existing = [member for member in group if member.op.wanted == needed]
     if existing and existing[0] is node:
         return None
-    merged = existing[0] if existing else FusedMixtureLogp(op.families, op.shared, needed, True).make_node(*node.inputs)
+    merged = existing[0] if existing else FusedMixtureLogp(op.families, op.shared, needed, True,
+                                                                    op.parallel_threshold).make_node(*node.inputs)
     by_index = dict(zip(merged.op.wanted, merged.outputs[1:]))
     replacements = {node.outputs[0]: merged.outputs[0]}
     for index, output in zip(op.wanted, node.outputs[1:]):
@@ -100,5 +103,6 @@ def merge_fused_mixtures(fgraph, node):
 @register_funcify_default_op_cache_key(FusedMixtureLogp)
 def numba_funcify_fused_mixture(op, node=None, **kwargs):
     """The generated one-pass kernel of ``op``, jitted for PyTensor's Numba backend."""
-    kernel = python_function(op.families, op.shared, op.wanted, op.reduce)
+    start_threading_layer()  # before any cached caller of the parallel kernel loads (see its docstring)
+    kernel = python_function(op.families, op.shared, op.wanted, op.reduce, op.parallel_threshold)
     return numba_basic.numba_njit(kernel), CACHE_VERSION

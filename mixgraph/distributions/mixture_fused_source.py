@@ -22,9 +22,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["Family", "FAMILIES", "kernel_source", "KERNEL_NAME"]
+__all__ = ["Family", "FAMILIES", "kernel_source", "KERNEL_NAME", "BLOCK_SIZE"]
 
 KERNEL_NAME = "fused_mixture"
+
+BLOCK_SIZE = 4096
+"""Observations per block of a reduced kernel: the unit of work of a thread, and of the fixed-order sum."""
 
 
 class Family(NamedTuple):
@@ -170,17 +173,22 @@ def _shared_setup(layout: _Layout) -> list[str]:
     return lines
 
 
-def _accumulators(layout: _Layout) -> list[str]:
-    """Scalar sums for the gradients of shared inputs."""
-    lines = ["    total = 0.0"] if layout.reduce else []
+def _accumulator_names(layout: _Layout) -> list[str]:
+    """The scalar sums of a reduced kernel: the log-density, then the gradients of shared inputs."""
+    names = ["total"] if layout.reduce else []
     for index in layout.wanted:
         if index == 0 or not layout.shared[index - 1]:
             continue
         if index == 1:
-            lines += [f"    a1_{k} = 0.0" for k in range(len(layout.families))]
+            names += [f"a1_{k}" for k in range(len(layout.families))]
         else:
-            lines.append(f"    a{index} = 0.0")
-    return lines
+            names.append(f"a{index}")
+    return names
+
+
+def _accumulators(layout: _Layout) -> list[str]:
+    """Scalar sums for the log-density and the gradients of shared inputs."""
+    return [f"    {name} = 0.0" for name in _accumulator_names(layout)]
 
 
 def _component_lines(layout: _Layout, k: int, family: str, names: list[str]) -> list[str]:
@@ -194,25 +202,26 @@ def _component_lines(layout: _Layout, k: int, family: str, names: list[str]) -> 
     return lines + [f"t{k} = lw{k} + l{k}"]
 
 
-def _gradient_lines(layout: _Layout, k: int, family: str, names: list[str]) -> list[str]:
+def _gradient_lines(layout: _Layout, k: int, family: str, names: list[str], prefix: str) -> list[str]:
     """Inside the loop, where ``r{k} > 0``: component ``k``'s gradient contributions."""
     spec = FAMILIES[family]
     values = {f"p{j}": layout.expression(n) for j, n in enumerate(names)}
     lines = []
     if layout.gradient_of(1):
-        lines.append(f"a1_{k} += r{k} * iw{k}" if layout.shared[0] else f"g1[i, {k}] = r{k} * iw{k}")
+        lines.append(f"{prefix}a1_{k} += r{k} * iw{k}" if layout.shared[0] else f"g1[i, {k}] = r{k} * iw{k}")
     for j, name in enumerate(names):
         index = 2 + layout.flat_parameters().index(name)
         if not (spec.differentiable[j] and layout.gradient_of(index)):
             continue
         term = f"r{k} * ({spec.partials[j].format(k=k, **values)})"
-        lines.append(f"a{index} += {term}" if layout.shared[index - 1] else f"g{index}[i] = {term}")
+        lines.append(f"{prefix}a{index} += {term}" if layout.shared[index - 1] else f"g{index}[i] = {term}")
     if spec.value_partial and layout.gradient_of(0):
         lines.append(f"g0[i] += r{k} * ({spec.value_partial.format(k=k, **values)})")
     return lines
 
 
-def _loop(layout: _Layout) -> list[str]:
+def _observation_loop(layout: _Layout, prefix: str, bounds: str) -> list[str]:
+    """The loop over the observations ``range(bounds)``, summing into the accumulators named ``prefix...``."""
     count = len(layout.families)
     body = ["x = x_all[i]"]
     if "poisson" in layout.families:
@@ -226,34 +235,57 @@ def _loop(layout: _Layout) -> list[str]:
     terms = [f"t{k}" for k in range(count)]
     body.append("m = " + (f"max({', '.join(terms)})" if count > 1 else "t0"))
     # every term -inf: the log-density is -inf, with gradient 0 (as mixgraph.math.logsumexp)
-    body += ["if m == -math.inf:", "    total += -math.inf" if layout.reduce else "    out[i] = -math.inf", "    continue"]
+    body += ["if m == -math.inf:", f"    {prefix}total += -math.inf" if layout.reduce else "    out[i] = -math.inf",
+             "    continue"]
     # the largest term contributes exp(0) = 1: one exponential fewer per observation
     body += [f"e{k} = 1.0 if t{k} == m else math.exp(t{k} - m)" for k in range(count)]
     body += ["s = " + " + ".join(f"e{k}" for k in range(count)), "lp = m + math.log(s)"]
-    body.append("total += lp" if layout.reduce else "out[i] = lp")
+    body.append(f"{prefix}total += lp" if layout.reduce else "out[i] = lp")
     if layout.wanted:
         body.append("inverse = 1.0 / s")
         for k, (family, names) in enumerate(zip(layout.families, layout.parameter_names())):
-            gradient = _gradient_lines(layout, k, family, names)
+            gradient = _gradient_lines(layout, k, family, names, prefix)
             if gradient:
                 body += [f"r{k} = e{k} * inverse", f"if r{k} > 0.0:", *_indent(gradient, 1)]
-    return ["    for i in range(n):", *_indent(body, 2)]
+    return [f"    for i in range({bounds}):", *_indent(body, 2)]
+
+
+def _loop(layout: _Layout, block_loop: str) -> list[str]:
+    """The observations, in blocks of :data:`BLOCK_SIZE` under ``block_loop`` (``range`` or ``numba.prange``).
+
+    Each block sums into its own row of ``partial``; the rows are then added
+    in block order by one thread, so that the sums do not depend on how
+    many threads ran the blocks (nor on their scheduling). The per-observation
+    form has no sums: one plain loop.
+    """
+    if not layout.reduce:
+        return _observation_loop(layout, "", "n")
+    names = _accumulator_names(layout)
+    lines = [
+        f"    blocks = (n + {BLOCK_SIZE} - 1) // {BLOCK_SIZE}",
+        f"    partial = np.zeros((blocks, {len(names)}))",
+        f"    for block in {block_loop}(blocks):",
+        *[f"        block_{name} = 0.0" for name in names],
+        f"        start = block * {BLOCK_SIZE}",
+        f"        stop = min(n, start + {BLOCK_SIZE})",
+        *_indent(_observation_loop(layout, "block_", "start, stop"), 1),
+        *[f"        partial[block, {j}] = block_{name}" for j, name in enumerate(names)],
+        "    for block in range(blocks):",
+        *[f"        {name} += partial[block, {j}]" for j, name in enumerate(names)],
+    ]
+    return lines
 
 
 def _store_accumulators(layout: _Layout) -> list[str]:
     lines = []
-    for index in layout.wanted:
-        if index == 0 or not layout.shared[index - 1]:
-            continue
-        if index == 1:
-            lines += [f"    g1[0, {k}] = a1_{k}" for k in range(len(layout.families))]
-        else:
-            lines.append(f"    g{index}[0] = a{index}")
+    for name in _accumulator_names(layout)[1:]:
+        index, _, column = name[1:].partition("_")
+        lines.append(f"    g{index}[0, {column}] = {name}" if column else f"    g{index}[0] = {name}")
     return lines
 
 
 def kernel_source(families: tuple[str, ...], shared: tuple[bool, ...], wanted: tuple[int, ...],
-                  reduce: bool) -> str:
+                  reduce: bool, block_loop: str = "range") -> str:
     """Python source of one fused kernel, a function named :data:`KERNEL_NAME`.
 
     Parameters
@@ -269,6 +301,9 @@ def kernel_source(families: tuple[str, ...], shared: tuple[bool, ...], wanted: t
     reduce : bool
         Return the sum over observations (a 0-d array), else one log-density
         per observation (then ``wanted`` must be empty).
+    block_loop : {"range", "numba.prange"}
+        How the reduced form runs its blocks of observations: in turn, or
+        spread over Numba's threads (the sums are the same bit for bit).
     """
     layout = _Layout(tuple(families), tuple(shared), tuple(wanted), bool(reduce))
     arguments = ["x_all", "weights", *layout.flat_parameters()]
@@ -280,7 +315,7 @@ def kernel_source(families: tuple[str, ...], shared: tuple[bool, ...], wanted: t
         f"def {KERNEL_NAME}({', '.join(arguments)}):",
         *_checks(layout), *_validity(layout), *allocation,
         *_accumulators(layout), *invalid, "    else:",
-        *_indent(_shared_setup(layout) + _loop(layout) + _store_accumulators(layout), 1),
+        *_indent(_shared_setup(layout) + _loop(layout, block_loop) + _store_accumulators(layout), 1),
         returned,
     ]
     return "\n".join(lines) + "\n"

@@ -24,6 +24,7 @@ import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Callable, NamedTuple
 
+import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -184,8 +185,11 @@ def _stats_dict(stats: np.ndarray) -> dict:
 
 
 def _run_one_chain(logp_fn, float_data, int_data, rng, state, settings, estimate_fn, schedule,
-                   chunk_size, positions, stats, completed, chain, stop_event):
+                   chunk_size, positions, stats, completed, chain, stop_event, data_threads=1):
     """Worker: run one chain chunk by chunk until done or asked to stop."""
+    # Numba's thread count is per thread: this chain's log-density may use data_threads
+    # (1: it never enters a parallel region, see mixgraph.distributions.mixture_fused_threads).
+    numba.set_num_threads(data_threads)
     total = positions.shape[0]
     while state.iteration < total and not stop_event.is_set():
         state = run_chain(logp_fn, float_data, int_data, rng, state, settings, estimate_fn,
@@ -269,6 +273,7 @@ def run_chains(
     stop_event: threading.Event | None = None,
     initial_inverse_mass_matrix: np.ndarray | None = None,
     on_tuned: Callable[[np.ndarray], None] | None = None,
+    data_threads: int = 1,
 ) -> ChainsResult:
     """Sample several NUTS chains in parallel threads.
 
@@ -308,6 +313,9 @@ def run_chains(
         Called once from the main thread, as soon as every chain has finished
         warm-up, with the warm-up log-densities, shape ``(chains, tune)``
         (e.g. to warn early about chains in different modes).
+    data_threads : int
+        Numba threads each chain's log-density may use (set in the chain's
+        worker thread; a parallel kernel gives the same numbers with any count).
 
     Returns
     -------
@@ -342,7 +350,7 @@ def run_chains(
         futures = [
             pool.submit(_run_one_chain, logp_fn, float_data, int_data, generators[chain],
                         states[chain], settings, estimate_fn, schedule, chunk_size, positions[chain],
-                        stats[chain], completed, chain, stop_event)
+                        stats[chain], completed, chain, stop_event, int(data_threads))
             for chain in range(chains)
         ]
         report = _reporting(progress, on_tuned, completed, stats, int(tune))

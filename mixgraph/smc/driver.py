@@ -12,6 +12,7 @@ import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Callable, NamedTuple
 
+import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -65,8 +66,10 @@ class SMCRunsResult(NamedTuple):
     interrupted: bool
 
 
-def _run_one(functions, rng, state, settings, record, progress_cells, chain, stop_event):
+def _run_one(functions, rng, state, settings, record, progress_cells, chain, stop_event, alone=True):
     """Worker: run stages until beta = 1 or asked to stop; return the last state."""
+    if not alone:  # runs side by side keep to one Numba thread each (mixture_fused_threads)
+        numba.set_num_threads(1)
     while state.beta < 1.0 and not stop_event.is_set():
         if len(record) >= MAX_STAGES:
             raise RuntimeError(
@@ -152,7 +155,7 @@ def run_smc_chains(
     stop_event = stop_event if stop_event is not None else threading.Event()
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=cores) as pool:
         futures = [pool.submit(_run_one, functions, generators[chain], states[chain], settings,
-                               records[chain], progress_cells, chain, stop_event)
+                               records[chain], progress_cells, chain, stop_event, cores == 1)
                    for chain in range(chains)]
         stopped = _wait(futures, progress_cells, progress, stop_event)
     final = [future.result() for future in futures]  # re-raises a worker's error
