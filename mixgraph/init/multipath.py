@@ -162,8 +162,7 @@ def _selected_paths(paths, summaries, prune_margin, merge_optima):
     num_paths = len(paths)
     final_elbos = np.array([elbo for elbo, _ in summaries]) if summaries else np.full(num_paths, np.inf)
     converged = np.array([path.converged for path in paths], dtype=bool)
-    # Only a converged path is pruned: the ELBO at an iterate the iteration cap chose says little.
-    kept = (final_elbos >= pruning_threshold(final_elbos, prune_margin, converged)) | ~converged
+    kept = final_elbos >= pruning_threshold(final_elbos, prune_margin, converged)
     representative = np.arange(num_paths)
     if merge_optima and summaries:
         last_points = np.array([path.positions[-1] if len(path.positions) else np.full(path.positions.shape[1], np.nan)

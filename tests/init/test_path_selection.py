@@ -77,15 +77,15 @@ def test_threads_give_the_serial_result():
         assert threaded.evaluations == serial.evaluations
 
 
-def test_a_path_stopped_by_the_iteration_cap_is_not_pruned_and_sets_no_bar():
+def test_a_path_stopped_by_the_iteration_cap_sets_no_bar():
     positions = np.zeros((3, 2))
     path = LbfgsPath(positions, positions, np.zeros(3), 3, CONVERGED)
     capped = path._replace(status=STOP_ITERATIONS)
     summaries = [(-10.0, np.ones(2)), (-100.0, np.ones(2)), (-100.0, np.ones(2)), (5.0, np.ones(2))]
     kept, _ = _selected_paths([path, path, capped, capped], summaries, 20.0, False)
-    # the bar is -30, from the best converged path (the capped path's 5.0 does not count); the
-    # converged path far below is pruned, the capped one far below is kept
-    np.testing.assert_array_equal(kept, [True, False, True, True])
+    # the bar is -30, from the best converged path: the capped path's 5.0 does not set it (it would
+    # prune the first path), and every path below it is pruned
+    np.testing.assert_array_equal(kept, [True, False, False, True])
     kept, _ = _selected_paths([capped] * 4, summaries, 20.0, False)
     assert np.all(kept)  # none converged: no pruning
 
