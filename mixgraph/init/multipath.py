@@ -12,6 +12,7 @@ mass: resampling keeps the modes that carry the mass.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -122,17 +123,24 @@ class _Stages:
         self._began = now
 
 
+@functools.cache
+def _executor(threads: int) -> ThreadPoolExecutor:
+    """One pool per thread count, kept for the process: starting threads at every
+    ``sample()`` cost a few milliseconds, a tenth of a small model's initialisation."""
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pathfinder")
+
+
 def _mapper(threads: int):
-    """``(map, executor or None)``: ``map`` runs a function over items, on ``threads`` threads when above 1.
+    """``map(function, *items)``, on ``threads`` threads when above 1.
 
     The kernels release the GIL (``nogil=True``), so paths run in parallel;
     each path draws from its own generator, so the results do not depend on
     the threads' timing.
     """
     if threads <= 1:
-        return (lambda function, *items: list(map(function, *items))), None
-    executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pathfinder")
-    return (lambda function, *items: list(executor.map(function, *items))), executor
+        return lambda function, *items: list(map(function, *items))
+    executor = _executor(threads)
+    return lambda function, *items: list(executor.map(function, *items))
 
 
 def _draws_of_groups(arguments, approximations, representative, path_rngs, num_draws_per_path, dim):
@@ -179,25 +187,21 @@ def _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_it
     path_rngs = rng.spawn(num_paths)  # one stream per path: the same results on any number of threads
     path_kernels()  # compiled (or loaded) once, before the threads start
     stages = _Stages()
-    run, executor = _mapper(min(int(threads), num_paths))
-    try:
-        paths = run(lambda start: lbfgs_path(*arguments, start, max_iterations, GRADIENT_TOLERANCE,
-                                             relative_tolerance), list(starts))
-        stages.done("lbfgs", sum(path.evaluations for path in paths))
-        summaries = []
-        if prune_margin is not None or merge_optima:
-            summaries = run(lambda path, path_rng: final_elbo(*arguments, path, path_rng, num_elbo_draws),
-                            paths, path_rngs)
-        stages.done("final elbo", num_elbo_draws * sum(len(path.positions) > 1 for path in paths) if summaries else 0)
-        kept, representative = _selected_paths(paths, summaries, prune_margin, merge_optima)
-        if pooled_draws is not None:
-            # The pool PSIS smooths and resamples keeps its size however many paths are kept.
-            num_draws_per_path = -(-int(pooled_draws) // max(int(np.count_nonzero(kept)), 1))
-        chosen = [path for path in range(num_paths) if kept[path] and representative[path] == path]
-        fits = run(lambda path: best_approximation(*arguments, paths[path], path_rngs[path], num_elbo_draws), chosen)
-    finally:
-        if executor is not None:
-            executor.shutdown()
+    run = _mapper(min(int(threads), num_paths))
+    paths = run(lambda start: lbfgs_path(*arguments, start, max_iterations, GRADIENT_TOLERANCE,
+                                         relative_tolerance), list(starts))
+    stages.done("lbfgs", sum(path.evaluations for path in paths))
+    summaries = []
+    if prune_margin is not None or merge_optima:
+        summaries = run(lambda path, path_rng: final_elbo(*arguments, path, path_rng, num_elbo_draws),
+                        paths, path_rngs)
+    stages.done("final elbo", num_elbo_draws * sum(len(path.positions) > 1 for path in paths) if summaries else 0)
+    kept, representative = _selected_paths(paths, summaries, prune_margin, merge_optima)
+    if pooled_draws is not None:
+        # The pool PSIS smooths and resamples keeps its size however many paths are kept.
+        num_draws_per_path = -(-int(pooled_draws) // max(int(np.count_nonzero(kept)), 1))
+    chosen = [path for path in range(num_paths) if kept[path] and representative[path] == path]
+    fits = run(lambda path: best_approximation(*arguments, paths[path], path_rngs[path], num_elbo_draws), chosen)
     stages.done("path elbos", sum(evaluations for _, _, evaluations in fits))
     approximations = [None] * num_paths
     elbos = np.full(num_paths, -np.inf)

@@ -11,12 +11,13 @@ means jitter around them, as does ``init="jitter"``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any, NamedTuple
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from mixgraph.compile import CompiledLogp
 from mixgraph.init.jitter import finite_at, jittered_starts
@@ -118,9 +119,15 @@ def dispersed_starts(model: Any, compiled: CompiledLogp, count: int, seed: Any) 
     return finite[:count]
 
 
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """Made once: ``threadpool_limits`` looks up the loaded libraries at every use (about 1 ms)."""
+    return ThreadpoolController()
+
+
 def _pathfinder_starts(model, compiled, chains, seed, settings: PathfinderSettings) -> ChainStarts:
     prior_seed, path_seed = seed.spawn(2)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         # One BLAS thread: the paths' small matrix products are slower with threads on a busy machine.
         starts = dispersed_starts(model, compiled, settings.num_paths, prior_seed)
         result = multi_path(compiled, starts, np.random.default_rng(path_seed), num_draws=chains,
