@@ -130,17 +130,30 @@ def _executor(threads: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pathfinder")
 
 
-def _mapper(threads: int):
-    """``map(function, *items)``, on ``threads`` threads when above 1.
+THREAD_MIN_SECONDS = 1e-3
+"""A stage's paths go to the threads only when its first path took this long: handing a task to
+a thread and back costs 0.1-0.3 ms, as much as a small model's whole L-BFGS path."""
 
-    The kernels release the GIL (``nogil=True``), so paths run in parallel;
-    each path draws from its own generator, so the results do not depend on
-    the threads' timing.
+
+def _mapper(threads: int):
+    """``map(function, *items)``, on ``threads`` threads when above 1 and the tasks are long enough.
+
+    The first task runs here and is timed; the others go to the threads if it
+    took :data:`THREAD_MIN_SECONDS` or more. The kernels release the GIL
+    (``nogil=True``), so paths run in parallel; each path draws from its own
+    generator, so the results do not depend on where or when a task runs.
     """
-    if threads <= 1:
-        return lambda function, *items: list(map(function, *items))
-    executor = _executor(threads)
-    return lambda function, *items: list(executor.map(function, *items))
+    def run(function, *items):
+        rows = list(zip(*items))
+        if not rows:
+            return []
+        began = time.perf_counter()
+        first = function(*rows[0])
+        if threads <= 1 or time.perf_counter() - began < THREAD_MIN_SECONDS:
+            return [first] + [function(*row) for row in rows[1:]]
+        return [first] + list(_executor(threads).map(lambda row: function(*row), rows[1:]))
+
+    return run
 
 
 def _draws_of_groups(arguments, approximations, representative, path_rngs, num_draws_per_path, dim):

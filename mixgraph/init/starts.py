@@ -20,7 +20,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from mixgraph.compile import CompiledLogp
-from mixgraph.init.jitter import finite_at, jittered_starts
+from mixgraph.init.jitter import jittered_starts
 from mixgraph.init.lbfgs_numba import path_kernels
 from mixgraph.init.multipath import PathfinderFailure, multi_path
 from mixgraph.init.prior_draws import PriorDrawError, prior_draw_stream
@@ -137,7 +137,9 @@ def _pathfinder_starts(model, compiled, chains, seed, settings: PathfinderSettin
                             relative_tolerance=settings.relative_tolerance, merge_optima=settings.merge_optima,
                             threads=settings.threads)
     positions = np.ascontiguousarray(result.draws)
-    if not all(finite_at(compiled, position) for position in positions):
+    logps, finite_gradient = path_kernels().batch_logps(compiled.logp_fn, compiled.float_data, compiled.int_data,
+                                                        positions)
+    if not (np.all(np.isfinite(logps)) and np.all(finite_gradient)):
         raise PathfinderFailure("a resampled draw has a non-finite gradient")
     inverse_mass_matrix = result.path_variances[result.path_of_draw]
     return ChainStarts(positions, np.ascontiguousarray(inverse_mass_matrix), "pathfinder", result.pareto_k)

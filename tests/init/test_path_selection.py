@@ -64,7 +64,10 @@ def test_merged_paths_keep_the_pooled_draws_distribution_across_modes():
         assert abs(share - expected) < 4 * np.sqrt(expected * (1 - expected) / 8000)
 
 
-def test_threads_give_the_serial_result():
+def test_threads_give_the_serial_result(monkeypatch):
+    import mixgraph.init.multipath as multipath
+
+    monkeypatch.setattr(multipath, "THREAD_MIN_SECONDS", 0.0)  # these paths are short: use the threads anyway
     target = Compiled(unequal_modes_logp, np.array([0.0, -1.0]), NO_INTS)
     starts = np.random.default_rng(2).normal(0.0, 12.0, size=(8, 3))
     options = dict(num_draws=50, num_draws_per_path=40, num_elbo_draws=4, prune_margin=20.0, merge_optima=True,
