@@ -131,6 +131,21 @@ def test_numba_elbos_equal_the_numpy_algorithm_on_the_same_path(target, data, st
     np.testing.assert_allclose(later[2:], expected[2:], rtol=1e-9, atol=1e-9)
 
 
+def test_last_iterate_kernel_gives_the_last_elbo_and_the_numpy_variances():
+    from mixgraph.init.pathfinder_path import _approximation_at
+
+    path = lbfgs_path(rosenbrock_logp, np.zeros(0), NO_INTS, np.array([-1.2, 1.0]), 60, 1e-10)
+    standard = np.random.default_rng(2).standard_normal((5, 2))
+    kernels = path_kernels()
+    elbo, variances = kernels.last_iterate(rosenbrock_logp, np.zeros(0), NO_INTS, path.positions, path.gradients,
+                                           standard, HISTORY_SIZE, CURVATURE_EPSILON)
+    along = kernels.path_elbos(rosenbrock_logp, np.zeros(0), NO_INTS, path.positions, path.gradients, standard,
+                               HISTORY_SIZE, CURVATURE_EPSILON, 1)
+    assert elbo == pytest.approx(along[-1], rel=1e-12)
+    expected = _approximation_at(path.positions, path.gradients, len(path.positions) - 1).variances
+    np.testing.assert_allclose(variances, expected, rtol=1e-9)
+
+
 def test_pruning_drops_paths_in_a_mode_far_below_and_keeps_the_result():
     # log-weights 0 and -80: the minor mode's draws would get weights near exp(-80), its ELBO is 80 lower.
     target = Compiled(unequal_modes_logp, np.array([0.0, -80.0]), NO_INTS)
