@@ -13,6 +13,7 @@ mass: resampling keeps the modes that carry the mass.
 from __future__ import annotations
 
 import functools
+import os
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -123,10 +124,19 @@ class _Stages:
         self._began = now
 
 
-@functools.cache
 def _executor(threads: int) -> ThreadPoolExecutor:
     """One pool per thread count, kept for the process: starting threads at every
-    ``sample()`` cost a few milliseconds, a tenth of a small model's initialisation."""
+    ``sample()`` cost a few milliseconds, a tenth of a small model's initialisation.
+
+    Keyed by the process id as well: a process forked (e.g. by a process pool)
+    after the pool was made inherits it without its threads, and would wait
+    on it for ever.
+    """
+    return _process_executor(threads, os.getpid())
+
+
+@functools.cache
+def _process_executor(threads: int, process_id: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pathfinder")
 
 

@@ -80,6 +80,24 @@ def test_threads_give_the_serial_result(monkeypatch):
         assert threaded.evaluations == serial.evaluations
 
 
+def _threaded_draws(_=None):
+    starts = np.random.default_rng(2).normal(0.0, 3.0, size=(4, 3))
+    return multi_path(GAUSSIAN, starts, np.random.default_rng(7), 20, 10, threads=2).draws
+
+
+def test_the_thread_pool_works_in_a_process_forked_after_it_was_made(monkeypatch):
+    import multiprocessing
+
+    import mixgraph.init.multipath as multipath
+
+    monkeypatch.setattr(multipath, "THREAD_MIN_SECONDS", 0.0)
+    expected = _threaded_draws()  # the pool now exists, with its threads, in this process
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        # a forked child inherits the pool without its threads: it must make its own, not wait
+        result = pool.apply_async(_threaded_draws).get(timeout=60)
+    np.testing.assert_array_equal(result, expected)
+
+
 def test_a_path_stopped_by_the_iteration_cap_sets_no_bar():
     positions = np.zeros((3, 2))
     path = LbfgsPath(positions, positions, np.zeros(3), 3, CONVERGED)
