@@ -1,8 +1,9 @@
-"""L-BFGS and Pathfinder's ELBO along the path, inside Numba, on the compiled log-density.
+"""L-BFGS inside Numba, on the compiled log-density; the Pathfinder kernels compiled for every model.
 
-One call runs a whole path: the optimiser's iterations, then the normal
-approximation and its Monte Carlo ELBO at every iterate, without returning
-to Python between log-density evaluations (scipy's L-BFGS-B, driven from
+One call runs a whole optimisation path, and one call the normal
+approximation and its Monte Carlo ELBO at every iterate
+(:mod:`mixgraph.init.elbo_numba`), without returning to Python between
+log-density evaluations (scipy's L-BFGS-B, driven from
 Python, paid about 100 us of interpreter overhead per evaluation and the
 per-iterate linear algebra as many small NumPy calls).
 
@@ -13,21 +14,31 @@ every model.
 References: Nocedal and Wright (2006), *Numerical Optimization*, 2nd ed.,
 Algorithm 7.4 (the two-loop recursion) and eq. 7.20 (the initial scaling);
 Lewis and Overton (2013), "Nonsmooth optimization via quasi-Newton methods",
-section 4.2 (the bisection line search for the weak Wolfe conditions);
-Zhang, Carpenter, Gelman and Vehtari (2022), "Pathfinder", JMLR 23(306),
-Algorithms 1, 3 and 4 (the approximation, as in
-:mod:`mixgraph.init.pathfinder_path`).
+section 4.2 (the bisection line search for the weak Wolfe conditions).
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+from typing import NamedTuple
 
 import numba
 import numpy as np
 from numba import njit
 
-__all__ = ["path_kernels"]
+from mixgraph.init.elbo_numba import batch_logps, last_iterate, path_elbos
+
+__all__ = ["CONVERGED", "PathKernels", "STOP_ITERATIONS", "STOP_LINE_SEARCH", "lbfgs_iterates", "path_kernels"]
+
+CONVERGED = 0
+"""``lbfgs_iterates``'s status when the gradient or relative objective tolerance stopped it."""
+
+STOP_LINE_SEARCH = 1
+"""Status when no step satisfying the Wolfe conditions was found."""
+
+STOP_ITERATIONS = 2
+"""Status when the iteration cap stopped it (or the start was not finite)."""
 
 _ARMIJO = 1e-4
 """Sufficient decrease constant c1 of the Wolfe conditions (Nocedal and Wright, section 3.1)."""
@@ -100,9 +111,10 @@ def lbfgs_iterates(logp_fn, float_data, int_data, start, max_iterations, history
     """Maximise ``log p`` by L-BFGS from ``start``; the iterates and ``grad log p`` at each.
 
     Stops when the largest gradient entry is below ``gradient_tolerance``,
-    the relative decrease of ``-log p`` in one iteration is below
-    ``relative_tolerance`` (scipy's ``ftol``), the line search fails, or
-    after ``max_iterations``.
+    the relative decrease of ``-log p`` in one iteration,
+    ``(f_k - f_{k+1}) / max(|f_k|, |f_{k+1}|, 1)``, is below
+    ``relative_tolerance`` (scipy's ``ftol``, Stan's ``tol_rel_obj``), the
+    line search fails, or after ``max_iterations``.
 
     Returns
     -------
@@ -112,6 +124,8 @@ def lbfgs_iterates(logp_fn, float_data, int_data, start, max_iterations, history
     logps : ndarray of shape (count,)
         The log-density at each (increasing: every step lowers ``-log p``).
     evaluations : int
+    status : int
+        :data:`CONVERGED`, :data:`STOP_LINE_SEARCH` or :data:`STOP_ITERATIONS`.
     """
     dim = start.shape[0]
     positions = np.empty((max_iterations + 1, dim))
@@ -126,13 +140,15 @@ def lbfgs_iterates(logp_fn, float_data, int_data, start, max_iterations, history
     objective = _evaluate(logp_fn, float_data, int_data, position, gradient)
     evaluations = 1
     if not np.isfinite(objective):
-        return positions[:0], gradients[:0], logps[:0], evaluations
+        return positions[:0], gradients[:0], logps[:0], evaluations, STOP_ITERATIONS
     positions[0] = position
     gradients[0] = -gradient
     logps[0] = -objective
     count, stored, newest = 1, 0, -1
+    status = STOP_ITERATIONS
     for _ in range(max_iterations):
         if np.max(np.abs(gradient)) < gradient_tolerance:
+            status = CONVERGED
             break
         direction = _direction(gradient, steps, changes, inverse_products, stored, newest)
         if not np.dot(gradient, direction) < 0.0:  # not a descent direction: restart from steepest descent
@@ -142,6 +158,7 @@ def lbfgs_iterates(logp_fn, float_data, int_data, start, max_iterations, history
                                          trial_gradient)
         evaluations += used
         if step == 0.0:
+            status = STOP_LINE_SEARCH
             break
         step_vector = step * direction
         change = trial_gradient - gradient
@@ -160,155 +177,36 @@ def lbfgs_iterates(logp_fn, float_data, int_data, start, max_iterations, history
         gradients[count] = -gradient
         logps[count] = -objective
         count += 1
-        if decrease <= relative_tolerance:
+        if decrease <= relative_tolerance or np.max(np.abs(gradient)) < gradient_tolerance:
+            status = CONVERGED
             break
-    return positions[:count].copy(), gradients[:count].copy(), logps[:count].copy(), evaluations
+    return positions[:count].copy(), gradients[:count].copy(), logps[:count].copy(), evaluations, status
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
-def _cholesky(matrix):
-    """Lower Cholesky factor of a small symmetric matrix, and whether it is positive definite."""
-    size = matrix.shape[0]
-    lower = np.zeros((size, size))
-    for row in range(size):
-        for column in range(row + 1):
-            total = matrix[row, column]
-            for inner in range(column):
-                total -= lower[row, inner] * lower[column, inner]
-            if row == column:
-                if not total > 0.0:
-                    return lower, False
-                lower[row, row] = np.sqrt(total)
-            else:
-                lower[row, column] = total / lower[column, column]
-    return lower, True
+class PathKernels(NamedTuple):
+    """The Numba kernels of a Pathfinder path, compiled for the log-density's function type."""
+
+    lbfgs_iterates: object
+    path_elbos: object
+    last_iterate: object
+    batch_logps: object
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
-def _upper_inverse(matrix):
-    """Inverse of the upper triangle of a small matrix (back substitution), and whether it exists."""
-    size = matrix.shape[0]
-    inverse = np.zeros((size, size))
-    for column in range(size):
-        for row in range(column, -1, -1):
-            total = 1.0 if row == column else 0.0
-            for inner in range(row + 1, column + 1):
-                total -= matrix[row, inner] * inverse[inner, column]
-            if not (matrix[row, row] != 0.0 and np.isfinite(matrix[row, row])):
-                return inverse, False
-            inverse[row, column] = total / matrix[row, row]
-    return inverse, True
+_COMPILE_LOCK = threading.Lock()
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
-def _updated_alpha(alpha, step, change):
-    """Diagonal update of the initial inverse Hessian (Pathfinder's Algorithm 3, line 3), as in
-    :func:`mixgraph.init.pathfinder_path._updated_alpha`."""
-    a_term = np.dot(change, alpha * change)
-    b_term = np.dot(change, step)
-    c_term = np.dot(step, step / alpha)
-    inverse = a_term / (b_term * alpha) + change**2 / b_term - a_term * step**2 / (b_term * c_term * alpha**2)
-    return 1.0 / inverse
+def path_kernels() -> PathKernels:
+    """:class:`PathKernels` compiled for the log-density's first-class function type (:func:`_compiled_kernels`).
 
-
-@njit(nogil=True, cache=True, error_model="numpy")
-def _factors(position, gradient, alpha, step_matrix, change_matrix):
-    """Algorithm 4's ``mean, Q, L, log det Sigma`` (as :func:`pathfinder_path._approximation`).
-
-    Returns ``(usable, mean, q_factor, cholesky, log_determinant)``.
+    Safe to call from several threads at once: the first compiles, the others wait.
     """
-    dim, count = step_matrix.shape
-    log_alpha = np.sum(np.log(alpha))
-    if count == 0:
-        return True, position + alpha * gradient, np.zeros((dim, 0)), np.zeros((0, 0)), log_alpha
-    products = step_matrix.T @ change_matrix
-    upper_inverse, invertible = _upper_inverse(products)
-    if not invertible:
-        return False, position, np.zeros((dim, 0)), np.zeros((0, 0)), 0.0
-    gamma = np.zeros((2 * count, 2 * count))
-    gamma[:count, count:] = -upper_inverse
-    gamma[count:, :count] = -upper_inverse.T
-    middle = np.diag(np.diag(products)) + change_matrix.T @ (alpha.reshape((dim, 1)) * change_matrix)
-    gamma[count:, count:] = upper_inverse.T @ middle @ upper_inverse
-    beta = np.concatenate((alpha.reshape((dim, 1)) * change_matrix, step_matrix), axis=1)
-    sqrt_alpha = np.sqrt(alpha)
-    scaled = np.ascontiguousarray(beta / sqrt_alpha.reshape((dim, 1)))
-    if not np.all(np.isfinite(scaled)):
-        return False, position, np.zeros((dim, 0)), np.zeros((0, 0)), 0.0
-    q_factor, r_factor = np.linalg.qr(scaled)
-    inner = np.eye(q_factor.shape[1]) + r_factor @ gamma @ r_factor.T
-    cholesky, positive = _cholesky(0.5 * (inner + inner.T))
-    if not positive:
-        return False, position, np.zeros((dim, 0)), np.zeros((0, 0)), 0.0
-    log_determinant = log_alpha + 2.0 * np.sum(np.log(np.diag(cholesky)))
-    mean = position + alpha * gradient + beta @ (gamma @ (beta.T @ gradient))
-    return True, mean, q_factor, cholesky, log_determinant
-
-
-@njit(nogil=True, cache=True, error_model="numpy")
-def _elbo(logp_fn, float_data, int_data, mean, sqrt_alpha, q_factor, cholesky, log_determinant, standard):
-    """Monte Carlo ELBO of the approximation with the given standard normal draws (Algorithm 1, line 12)."""
-    draws_count, dim = standard.shape
-    if q_factor.shape[1] > 0:
-        correction = ((standard @ q_factor) @ (cholesky - np.eye(cholesky.shape[0])).T) @ q_factor.T
-    else:
-        correction = np.zeros_like(standard)
-    gradient = np.empty(dim)
-    total = 0.0
-    for row in range(draws_count):
-        draw = np.ascontiguousarray(mean + sqrt_alpha * (standard[row] + correction[row]))
-        logq = -0.5 * (log_determinant + np.dot(standard[row], standard[row]) + dim * np.log(2.0 * np.pi))
-        logp = logp_fn(draw, gradient, float_data, int_data)
-        if not np.isfinite(logp):
-            return -np.inf
-        total += logp - logq
-    return total / draws_count
-
-
-@njit(nogil=True, cache=True, error_model="numpy")
-def path_elbos(logp_fn, float_data, int_data, positions, gradients, standard, history, curvature_epsilon,
-               first_index):
-    """The ELBO of the approximation at every iterate after the start (Algorithm 1, lines 4-12).
-
-    The same bookkeeping as :func:`pathfinder_path._approximations_along`:
-    a pair is kept when ``s @ z > curvature_epsilon * z @ z``, at most
-    ``history`` pairs, oldest first. ``-inf`` where no approximation exists,
-    and before iterate ``first_index`` (1: every iterate; ``count - 1``: the last alone).
-    """
-    count, dim = positions.shape
-    elbos = np.full(max(count - 1, 0), -np.inf)
-    alpha = np.ones(dim)
-    step_rows = np.zeros((history, dim))
-    change_rows = np.zeros((history, dim))
-    stored = 0
-    for index in range(1, count):
-        step = positions[index] - positions[index - 1]
-        change = gradients[index - 1] - gradients[index]
-        if np.dot(step, change) > curvature_epsilon * np.dot(change, change):
-            if stored == history:
-                step_rows[:-1] = step_rows[1:].copy()
-                change_rows[:-1] = change_rows[1:].copy()
-                stored -= 1
-            step_rows[stored] = step
-            change_rows[stored] = change
-            stored += 1
-            updated = _updated_alpha(alpha, step, change)
-            if np.all(np.isfinite(updated)) and np.all(updated > 0):
-                alpha = updated
-        if index < first_index:
-            continue
-        usable, mean, q_factor, cholesky, log_determinant = _factors(
-            positions[index], gradients[index], alpha, np.ascontiguousarray(step_rows[:stored].T),
-            np.ascontiguousarray(change_rows[:stored].T))
-        if usable and np.all(np.isfinite(mean)):
-            elbos[index - 1] = _elbo(logp_fn, float_data, int_data, mean, np.sqrt(alpha), q_factor, cholesky,
-                                     log_determinant, standard)
-    return elbos
+    with _COMPILE_LOCK:
+        return _compiled_kernels()
 
 
 @functools.cache
-def path_kernels() -> tuple:
-    """``(lbfgs_iterates, path_elbos)`` compiled for the log-density's first-class function type.
+def _compiled_kernels() -> PathKernels:
+    """:class:`PathKernels` compiled for the log-density's first-class function type.
 
     Compiled (or loaded from Numba's disk cache) on the first call, not at
     import; compilation is then closed, so that every model's ``logp_fn``
@@ -323,6 +221,10 @@ def path_kernels() -> tuple:
                             numba.float64, numba.float64))
     path_elbos.compile((LOGP_FUNCTION_TYPE, float_vector, int_vector, matrix, matrix, matrix, numba.int64,
                         numba.float64, numba.int64))
-    for kernel in (lbfgs_iterates, path_elbos):
+    last_iterate.compile((LOGP_FUNCTION_TYPE, float_vector, int_vector, matrix, matrix, matrix, numba.int64,
+                          numba.float64))
+    batch_logps.compile((LOGP_FUNCTION_TYPE, float_vector, int_vector, matrix))
+    kernels = PathKernels(lbfgs_iterates, path_elbos, last_iterate, batch_logps)
+    for kernel in kernels:
         kernel.disable_compile()
-    return lbfgs_iterates, path_elbos
+    return kernels

@@ -12,12 +12,20 @@ mass: resampling keeps the modes that carry the mass.
 
 from __future__ import annotations
 
+import functools
+import os
+import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
 
-from mixgraph.init.pathfinder_path import PathResult, final_elbo, lbfgs_path, path_from_iterates
+from mixgraph.init.lbfgs_numba import path_kernels
+from mixgraph.init.path_selection import merged_optima, pruning_threshold
+from mixgraph.init.pathfinder_path import (
+    RELATIVE_TOLERANCE, approximation_draws, best_approximation, final_elbo, lbfgs_path, target_logps,
+)
 
 __all__ = ["MultiPathResult", "PathfinderFailure", "multi_path", "pruning_threshold", "psis_log_weights"]
 
@@ -47,11 +55,20 @@ class MultiPathResult(NamedTuple):
         PSIS's shape estimate over all paths' draws (above 0.7: the
         approximation is poor and the weights unreliable).
     elbo : ndarray of shape (num_paths,)
-        Each path's best ELBO (-inf for a failed or pruned path).
+        Each path's best ELBO (-inf for a failed or pruned path; a merged
+        path's is its representative's).
     path_variances : ndarray of shape (num_paths, dim)
-        Diagonal of each path's approximation (NaN for a failed path).
+        Diagonal of each path's approximation (NaN for a failed or pruned
+        path; a merged path's is its representative's).
     evaluations : int
         Log-density and gradient evaluations, all paths.
+    representative : ndarray of int, shape (num_paths,)
+        The path whose approximation and draws stand for each path (itself
+        unless it was merged as a duplicate optimum).
+    costs : dict
+        ``{stage: (evaluations, seconds)}`` for the stages ``"lbfgs"``,
+        ``"final elbo"``, ``"path elbos"``, ``"draws"`` and ``"psis"``
+        (wall time; the paths of a stage run concurrently).
     """
 
     draws: np.ndarray
@@ -62,6 +79,8 @@ class MultiPathResult(NamedTuple):
     elbo: np.ndarray
     path_variances: np.ndarray
     evaluations: int
+    representative: np.ndarray
+    costs: dict
 
 
 def psis_log_weights(log_ratios: np.ndarray) -> tuple[np.ndarray, float]:
@@ -92,49 +111,140 @@ def _resample(rng: np.random.Generator, log_weights: np.ndarray, count: int, rep
     return rng.choice(weights.size, size=count, replace=replace, p=weights)
 
 
-def pruning_threshold(final_elbos: np.ndarray, prune_margin: float | None) -> float:
-    """The ELBO a path's last iterate must reach for the path to be given an approximation.
+class _Stages:
+    """Evaluations and wall time per stage of :func:`multi_path`, in the order run."""
 
-    The ELBO of a normal approximation ``q`` is, by Jensen's inequality, at
-    most the log of the target's mass where ``q`` lies (``E_q log(p/q) <=
-    log E_q(p/q)``), so it accounts for a mode's volume as well as its
-    height (a funnel's neck is high but thin). A path whose ELBO is more
-    than ``prune_margin`` below the best path's sits where its draws would
-    get importance weights of order ``exp(-prune_margin)`` or less: its ELBO
-    along the path and its draws, the bulk of a path's log-density
-    evaluations, are not computed. ``None``: keep every path.
+    def __init__(self) -> None:
+        self.costs: dict = {}
+        self._began = time.perf_counter()
+
+    def done(self, stage: str, evaluations: int) -> None:
+        now = time.perf_counter()
+        self.costs[stage] = (int(evaluations), now - self._began)
+        self._began = now
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    """One pool per thread count, kept for the process: starting threads at every
+    ``sample()`` cost a few milliseconds, a tenth of a small model's initialisation.
+
+    Keyed by the process id as well: a process forked (e.g. by a process pool)
+    after the pool was made inherits it without its threads, and would wait
+    on it for ever.
     """
-    finite = final_elbos[np.isfinite(final_elbos)]
-    if prune_margin is None or finite.size == 0:
-        return -np.inf
-    return float(np.max(finite) - prune_margin)
+    return _process_executor(threads, os.getpid())
 
 
-def _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations,
-               prune_margin=None, pooled_draws=None) -> list[PathResult]:
+@functools.cache
+def _process_executor(threads: int, process_id: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pathfinder")
+
+
+THREAD_MIN_SECONDS = 1e-3
+"""A stage's paths go to the threads only when its first path took this long: handing a task to
+a thread and back costs 0.1-0.3 ms, as much as a small model's whole L-BFGS path."""
+
+
+def _mapper(threads: int):
+    """``map(function, *items)``, on ``threads`` threads when above 1 and the tasks are long enough.
+
+    The first task runs here and is timed; the others go to the threads if it
+    took :data:`THREAD_MIN_SECONDS` or more. The kernels release the GIL
+    (``nogil=True``), so paths run in parallel; each path draws from its own
+    generator, so the results do not depend on where or when a task runs.
+    """
+    def run(function, *items):
+        rows = list(zip(*items))
+        if not rows:
+            return []
+        began = time.perf_counter()
+        first = function(*rows[0])
+        if threads <= 1 or time.perf_counter() - began < THREAD_MIN_SECONDS:
+            return [first] + [function(*row) for row in rows[1:]]
+        return [first] + list(_executor(threads).map(lambda row: function(*row), rows[1:]))
+
+    return run
+
+
+def _draws_of_groups(arguments, approximations, representative, path_rngs, num_draws_per_path, dim):
+    """Each representative's draws, ``num_draws_per_path`` for every path it stands for, and their densities.
+
+    A group of ``k`` merged paths gets the ``k * num_draws_per_path`` draws
+    its paths would have had together: when their approximations coincide,
+    the pooled draws, and so the importance weights and the resampling,
+    have the same distribution as without the merge. The target
+    log-densities of all draws are computed in one Numba call.
+    """
+    draws, logq, path_index = [np.zeros((0, dim))], [np.zeros(0)], [np.zeros(0, dtype=np.int64)]
+    for path, approximation in enumerate(approximations):
+        if approximation is None or representative[path] != path:
+            continue
+        count = num_draws_per_path * int(np.count_nonzero(representative == path))
+        path_draws, path_logq = approximation_draws(approximation, path_rngs[path], count)
+        draws.append(path_draws)
+        logq.append(path_logq)
+        path_index.append(np.full(count, path, dtype=np.int64))
+    draws = np.concatenate(draws)
+    return draws, target_logps(*arguments, draws), np.concatenate(logq), np.concatenate(path_index)
+
+
+def _selected_paths(paths, summaries, prune_margin, merge_optima):
+    """Which paths are kept (:func:`pruning_threshold`) and who stands for whom (:func:`merged_optima`)."""
+    num_paths = len(paths)
+    final_elbos = np.array([elbo for elbo, _ in summaries]) if summaries else np.full(num_paths, np.inf)
+    converged = np.array([path.converged for path in paths], dtype=bool)
+    kept = final_elbos >= pruning_threshold(final_elbos, prune_margin, converged)
+    representative = np.arange(num_paths)
+    if merge_optima and summaries:
+        last_points = np.array([path.positions[-1] if len(path.positions) else np.full(path.positions.shape[1], np.nan)
+                                for path in paths])
+        variances = np.array([path_variances for _, path_variances in summaries])
+        representative = merged_optima(last_points, final_elbos, variances, kept)
+    return kept, representative
+
+
+def _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations, prune_margin,
+               pooled_draws, relative_tolerance, merge_optima, threads):
     arguments = (compiled.logp_fn, compiled.float_data, compiled.int_data)
-    paths = [lbfgs_path(*arguments, start, max_iterations, GRADIENT_TOLERANCE) for start in starts]
-    final_elbos = np.full(len(paths), np.inf)
-    if prune_margin is not None:
-        final_elbos = np.array([final_elbo(*arguments, path, rng, num_elbo_draws) for path in paths])
-    threshold = pruning_threshold(final_elbos, prune_margin)
+    num_paths, dim = starts.shape
+    path_rngs = rng.spawn(num_paths)  # one stream per path: the same results on any number of threads
+    path_kernels()  # compiled (or loaded) once, before the threads start
+    stages = _Stages()
+    run = _mapper(min(int(threads), num_paths))
+    paths = run(lambda start: lbfgs_path(*arguments, start, max_iterations, GRADIENT_TOLERANCE,
+                                         relative_tolerance), list(starts))
+    stages.done("lbfgs", sum(path.evaluations for path in paths))
+    summaries = []
+    if prune_margin is not None or merge_optima:
+        summaries = run(lambda path, path_rng: final_elbo(*arguments, path, path_rng, num_elbo_draws),
+                        paths, path_rngs)
+    stages.done("final elbo", num_elbo_draws * sum(len(path.positions) > 1 for path in paths) if summaries else 0)
+    kept, representative = _selected_paths(paths, summaries, prune_margin, merge_optima)
     if pooled_draws is not None:
         # The pool PSIS smooths and resamples keeps its size however many paths are kept.
-        num_draws_per_path = -(-int(pooled_draws) // max(int(np.count_nonzero(final_elbos >= threshold)), 1))
-    results = []
-    for path, elbo in zip(paths, final_elbos):
-        if elbo >= threshold:
-            results.append(path_from_iterates(*arguments, path, rng, num_draws_per_path, num_elbo_draws))
-        else:
-            results.append(PathResult(None, -np.inf, np.zeros((0, starts.shape[1])), np.zeros(0), np.zeros(0),
-                                      path.positions.shape[0], path.evaluations + num_elbo_draws))
-    return results
+        num_draws_per_path = -(-int(pooled_draws) // max(int(np.count_nonzero(kept)), 1))
+    chosen = [path for path in range(num_paths) if kept[path] and representative[path] == path]
+    fits = run(lambda path: best_approximation(*arguments, paths[path], path_rngs[path], num_elbo_draws), chosen)
+    stages.done("path elbos", sum(evaluations for _, _, evaluations in fits))
+    approximations = [None] * num_paths
+    elbos = np.full(num_paths, -np.inf)
+    for path, (approximation, elbo, _) in zip(chosen, fits):
+        approximations[path], elbos[path] = approximation, elbo
+    elbos = np.where(kept, elbos[representative], -np.inf)
+    draws, logp, logq, path_index = _draws_of_groups(arguments, approximations, representative, path_rngs,
+                                                     num_draws_per_path, dim)
+    stages.done("draws", len(draws))
+    variances = np.array([np.clip(approximations[representative[path]].variances, *VARIANCE_LIMITS)
+                          if kept[path] and approximations[representative[path]] is not None else np.full(dim, np.nan)
+                          for path in range(num_paths)]).reshape(num_paths, dim)
+    return draws, logp, logq, path_index, elbos, variances, representative, stages
 
 
 def multi_path(compiled, starts: np.ndarray, rng: np.random.Generator, num_draws: int,
                num_draws_per_path: int, num_elbo_draws: int = 10, max_iterations: int = 1000,
                replace: bool = True, prune_margin: float | None = None,
-               pooled_draws: int | None = None) -> MultiPathResult:
+               pooled_draws: int | None = None, relative_tolerance: float = RELATIVE_TOLERANCE,
+               merge_optima: bool = False, threads: int = 1) -> MultiPathResult:
     """Pathfinder's Algorithm 2: one path per row of ``starts``, draws pooled and resampled.
 
     Parameters
@@ -144,6 +254,8 @@ def multi_path(compiled, starts: np.ndarray, rng: np.random.Generator, num_draws
     starts : ndarray of shape (num_paths, dim)
         Unconstrained starting points, e.g. prior draws.
     rng : numpy.random.Generator
+        Each path draws from its own child generator (``rng.spawn``); the
+        resampling from ``rng``.
     num_draws : int
         Draws returned after resampling.
     num_draws_per_path : int
@@ -157,33 +269,36 @@ def multi_path(compiled, starts: np.ndarray, rng: np.random.Generator, num_draws
         distinct (chain starts).
     prune_margin : float, optional
         Give no approximation to a path whose ELBO at its last iterate is
-        more than ``prune_margin`` below the best path's (:func:`pruning_threshold`);
-        None (default) keeps every path, as the paper.
+        more than ``prune_margin`` below the best converged path's
+        (:func:`pruning_threshold`); None (default) keeps every path, as the paper.
     pooled_draws : int, optional
         Instead of ``num_draws_per_path``: this many draws in all, shared
         equally by the paths kept (rounded up).
+    relative_tolerance : float
+        L-BFGS also stops when one iteration lowers ``-log p`` by less than
+        this, relatively (scipy's ``ftol``).
+    merge_optima : bool
+        Paths that end at the same optimum share one approximation and its
+        draws (:func:`mixgraph.init.path_selection.merged_optima`); False
+        (default): every path gets its own, as the paper.
+    threads : int
+        Paths run concurrently on this many threads (the results do not depend on it).
 
     Raises
     ------
     PathfinderFailure
         When no path gave an approximation with a finite draw.
     """
-    results = _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations, prune_margin,
-                         pooled_draws)
-    dim = starts.shape[1]
-    draws = np.concatenate([result.draws for result in results]) if results else np.zeros((0, dim))
-    logp = np.concatenate([result.logp for result in results]) if results else np.zeros(0)
-    logq = np.concatenate([result.logq for result in results]) if results else np.zeros(0)
-    path_index = np.concatenate([np.full(result.draws.shape[0], path) for path, result in enumerate(results)]
-                                ) if results else np.zeros(0, dtype=int)
+    draws, logp, logq, path_index, elbos, variances, representative, stages = _run_paths(
+        compiled, np.asarray(starts, dtype=np.float64), rng, num_draws_per_path, num_elbo_draws, max_iterations,
+        prune_margin, pooled_draws, relative_tolerance, merge_optima, threads)
     log_weights, pareto_k = psis_log_weights(logp - logq)
     if not np.any(np.isfinite(log_weights)):
-        elbos = [f"{result.elbo:.4g}" for result in results]
-        raise PathfinderFailure(f"none of the {len(results)} Pathfinder paths gave a finite draw (ELBO per path: "
-                                f"{', '.join(elbos)})")
+        listed = [f"{elbo:.4g}" for elbo in elbos]
+        raise PathfinderFailure(f"none of the {len(elbos)} Pathfinder paths gave a finite draw (ELBO per path: "
+                                f"{', '.join(listed)})")
     chosen = _resample(rng, log_weights, num_draws, replace)
-    variances = np.array([np.clip(result.approximation.variances, *VARIANCE_LIMITS)
-                          if result.approximation is not None else np.full(dim, np.nan) for result in results])
-    return MultiPathResult(draws[chosen], path_index[chosen].astype(np.int64), logp[chosen], logq[chosen], pareto_k,
-                           np.array([result.elbo for result in results]), variances,
-                           int(sum(result.evaluations for result in results)))
+    stages.done("psis", 0)
+    evaluations = sum(evaluations for evaluations, _ in stages.costs.values())
+    return MultiPathResult(draws[chosen], path_index[chosen], logp[chosen], logq[chosen], pareto_k, elbos, variances,
+                           evaluations, representative, stages.costs)

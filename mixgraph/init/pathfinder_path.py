@@ -22,8 +22,8 @@ import numpy as np
 from mixgraph.init.lbfgs_numba import path_kernels
 
 __all__ = [
-    "LbfgsPath", "NormalApproximation", "PathResult", "final_elbo", "lbfgs_path", "path_from_iterates",
-    "single_path",
+    "LbfgsPath", "NormalApproximation", "PathResult", "best_approximation", "final_elbo", "lbfgs_path",
+    "path_from_iterates", "single_path", "target_logps",
 ]
 
 HISTORY_SIZE = 6
@@ -70,16 +70,24 @@ class LbfgsPath(NamedTuple):
     gradients: np.ndarray  # (count, dim)
     logps: np.ndarray  # (count,), increasing
     evaluations: int
+    status: int  # lbfgs_numba.CONVERGED, STOP_LINE_SEARCH or STOP_ITERATIONS
+
+    @property
+    def converged(self) -> bool:
+        """Whether a tolerance stopped the optimiser (not the iteration cap, not the line search)."""
+        from mixgraph.init.lbfgs_numba import CONVERGED
+
+        return self.status == CONVERGED
 
 
 def lbfgs_path(logp_fn, float_data, int_data, start: np.ndarray, max_iterations: int,
                gradient_tolerance: float, relative_tolerance: float = RELATIVE_TOLERANCE) -> LbfgsPath:
     """Run L-BFGS on ``-log p`` from ``start`` (Algorithm 1, line 2), inside Numba
     (:func:`mixgraph.init.lbfgs_numba.lbfgs_iterates`)."""
-    lbfgs_iterates, _ = path_kernels()
     start = np.ascontiguousarray(start, dtype=np.float64)
-    return LbfgsPath(*lbfgs_iterates(logp_fn, float_data, int_data, start, int(max_iterations), HISTORY_SIZE,
-                                     float(gradient_tolerance), float(relative_tolerance)))
+    kernel = path_kernels().lbfgs_iterates
+    return LbfgsPath(*kernel(logp_fn, float_data, int_data, start, int(max_iterations), HISTORY_SIZE,
+                             float(gradient_tolerance), float(relative_tolerance)))
 
 
 def _updated_alpha(alpha: np.ndarray, step: np.ndarray, change: np.ndarray) -> np.ndarray:
@@ -153,13 +161,10 @@ def approximation_draws(approximation: NormalApproximation, rng: np.random.Gener
     return draws, logq
 
 
-def _target_logps(logp_fn, float_data, int_data, draws: np.ndarray) -> np.ndarray:
-    gradient = np.zeros(draws.shape[1])
-    values = np.empty(draws.shape[0])
-    for row in range(draws.shape[0]):
-        value = logp_fn(np.ascontiguousarray(draws[row]), gradient, float_data, int_data)
-        values[row] = value if np.isfinite(value) else -np.inf
-    return values
+def target_logps(logp_fn, float_data, int_data, draws: np.ndarray) -> np.ndarray:
+    """The target log-density of every row of ``draws`` (-inf where not finite), in one Numba call."""
+    draws = np.ascontiguousarray(draws, dtype=np.float64)
+    return path_kernels().batch_logps(logp_fn, float_data, int_data, draws)[0]
 
 
 def _elbo(logp: np.ndarray, logq: np.ndarray) -> float:
@@ -208,15 +213,47 @@ def _approximation_at(positions: np.ndarray, gradients: np.ndarray, index: int) 
 
 
 def final_elbo(logp_fn, float_data, int_data, path: LbfgsPath, rng: np.random.Generator,
-               num_elbo_draws: int) -> float:
-    """The ELBO of the approximation at the path's last iterate alone (-inf when there is none)."""
+               num_elbo_draws: int) -> tuple[float, np.ndarray]:
+    """The ELBO of the approximation at the path's last iterate alone (-inf when there is none),
+    and that approximation's variances (NaN when there is none)."""
+    dim = path.positions.shape[1]
     if path.positions.shape[0] < 2:
-        return -np.inf
-    _, path_elbos = path_kernels()
-    standard = rng.standard_normal((num_elbo_draws, path.positions.shape[1]))
-    elbo = path_elbos(logp_fn, float_data, int_data, path.positions, path.gradients, standard, HISTORY_SIZE,
-                      CURVATURE_EPSILON, path.positions.shape[0] - 1)[-1]
-    return float(elbo) if np.isfinite(elbo) else -np.inf
+        return -np.inf, np.full(dim, np.nan)
+    standard = rng.standard_normal((num_elbo_draws, dim))
+    elbo, variances = path_kernels().last_iterate(logp_fn, float_data, int_data, path.positions, path.gradients,
+                                                  standard, HISTORY_SIZE, CURVATURE_EPSILON)
+    return (float(elbo) if np.isfinite(elbo) else -np.inf), variances
+
+
+def best_approximation(logp_fn, float_data, int_data, path: LbfgsPath, rng: np.random.Generator,
+                       num_elbo_draws: int = 10) -> tuple[NormalApproximation | None, float, int]:
+    """Algorithm 1, lines 4-13, on a finished L-BFGS path: the approximation with the best ELBO.
+
+    Returns
+    -------
+    approximation : NormalApproximation or None
+        None when no iterate gave a usable approximation (the start was not
+        finite, or every inverse-Hessian estimate failed).
+    elbo : float
+        Its ELBO (-inf when None).
+    evaluations : int
+        Log-density evaluations of the ELBO estimates.
+    """
+    positions, gradients = path.positions, path.gradients
+    # The same standard normal draws at every iterate (common random numbers): the
+    # ELBO estimates are compared with each other, and their differences are then
+    # far less noisy than with fresh draws (the exact approximation of a Gaussian
+    # target has zero-variance estimate log Z).
+    standard = rng.standard_normal((num_elbo_draws, positions.shape[1]))
+    elbos = path_kernels().path_elbos(logp_fn, float_data, int_data, positions, gradients, standard, HISTORY_SIZE,
+                                      CURVATURE_EPSILON, 1)
+    elbos = np.where(np.isnan(elbos), -np.inf, elbos)
+    evaluations = num_elbo_draws * int(np.count_nonzero(np.isfinite(elbos)))
+    if not (elbos.size and np.any(elbos > -np.inf)):
+        return None, -np.inf, evaluations
+    best_index = int(np.argmax(elbos))
+    best = _approximation_at(positions, gradients, best_index + 1)
+    return best, (float(elbos[best_index]) if best is not None else -np.inf), evaluations
 
 
 def path_from_iterates(logp_fn, float_data, int_data, path: LbfgsPath, rng: np.random.Generator,
@@ -227,30 +264,17 @@ def path_from_iterates(logp_fn, float_data, int_data, path: LbfgsPath, rng: np.r
     -------
     PathResult
         ``approximation`` is None (and ``elbo`` is -inf) when no iterate
-        gave a usable approximation: the start was not finite, or every
-        inverse-Hessian estimate failed.
+        gave a usable approximation (:func:`best_approximation`).
     """
-    _, path_elbos = path_kernels()
-    positions, gradients, evaluations = path.positions, path.gradients, path.evaluations
-    dim = positions.shape[1]
-    # The same standard normal draws at every iterate (common random numbers): the
-    # ELBO estimates are compared with each other, and their differences are then
-    # far less noisy than with fresh draws (the exact approximation of a Gaussian
-    # target has zero-variance estimate log Z).
-    standard = rng.standard_normal((num_elbo_draws, dim))
-    elbos = path_elbos(logp_fn, float_data, int_data, positions, gradients, standard, HISTORY_SIZE,
-                       CURVATURE_EPSILON, 1)
-    elbos = np.where(np.isnan(elbos), -np.inf, elbos)
-    evaluations += num_elbo_draws * int(np.count_nonzero(np.isfinite(elbos)))
-    best = None
-    if elbos.size and np.any(elbos > -np.inf):
-        best_index = int(np.argmax(elbos))
-        best = _approximation_at(positions, gradients, best_index + 1)
+    dim = path.positions.shape[1]
+    best, elbo, evaluations = best_approximation(logp_fn, float_data, int_data, path, rng, num_elbo_draws)
+    evaluations += path.evaluations
     if best is None:
-        return PathResult(None, -np.inf, np.zeros((0, dim)), np.zeros(0), np.zeros(0), len(positions), evaluations)
+        return PathResult(None, -np.inf, np.zeros((0, dim)), np.zeros(0), np.zeros(0), len(path.positions),
+                          evaluations)
     draws, logq = approximation_draws(best, rng, num_draws)
-    logp = _target_logps(logp_fn, float_data, int_data, draws)
-    return PathResult(best, float(elbos[best_index]), draws, logp, logq, len(positions), evaluations + num_draws)
+    logp = target_logps(logp_fn, float_data, int_data, draws)
+    return PathResult(best, elbo, draws, logp, logq, len(path.positions), evaluations + num_draws)
 
 
 def single_path(logp_fn, float_data, int_data, start: np.ndarray, rng: np.random.Generator,

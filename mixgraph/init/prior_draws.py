@@ -9,6 +9,7 @@ unconstrained space by its transform, then flattened in the layout of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from mixgraph.forward import compile_forward_function
 from mixgraph.registry import distribution_parameters
 from mixgraph.transforms import OrderedTransform
 
-__all__ = ["PriorDrawError", "unconstrained_prior_draws"]
+__all__ = ["PriorDrawError", "prior_draw_stream", "unconstrained_prior_draws"]
 
 
 class PriorDrawError(ValueError):
@@ -67,6 +68,40 @@ def _seed_generators(function: Any, random_seed: Any) -> None:
         generator.set_value(np.random.default_rng(seed), borrow=True)
 
 
+def prior_draw_stream(model: Any, layout: FlatLayout, random_seed: Any = None) -> Callable[[int], np.ndarray]:
+    """A function ``draw(count)`` giving the next ``count`` joint prior draws, unconstrained and flat.
+
+    The generators are seeded once, so that successive calls continue one
+    stream: ``draw(16)`` then ``draw(48)`` give the rows of
+    ``unconstrained_prior_draws(..., 64, random_seed)``.
+
+    Raises
+    ------
+    PriorDrawError
+        If some free variable's prior has no random draws (see :func:`unconstrained_prior_draws`).
+    """
+    try:
+        function = _prior_function(model, layout)
+    except NotImplementedError as error:
+        raise _no_prior_draws(error) from error
+    _seed_generators(function, random_seed)
+
+    def draw(count: int) -> np.ndarray:
+        try:
+            rows = [np.concatenate([np.asarray(value, dtype=np.float64).ravel() for value in function()])
+                    for _ in range(int(count))]
+        except NotImplementedError as error:
+            raise _no_prior_draws(error) from error
+        return np.stack(rows) if rows else np.zeros((0, layout.size))
+
+    return draw
+
+
+def _no_prior_draws(error: Exception) -> PriorDrawError:
+    return PriorDrawError(f"cannot draw from the prior of every free variable ({error}); give proper priors "
+                          f"or use init='jitter'")
+
+
 def unconstrained_prior_draws(model: Any, layout: FlatLayout, draws: int, random_seed: Any = None) -> np.ndarray:
     """``draws`` joint prior draws of the free variables, unconstrained and flattened.
 
@@ -91,14 +126,4 @@ def unconstrained_prior_draws(model: Any, layout: FlatLayout, draws: int, random
         If some free variable's prior has no random draws (``Flat``,
         ``HalfFlat``, a ``Potential``-only parameterisation).
     """
-    try:
-        function = _prior_function(model, layout)
-        _seed_generators(function, random_seed)
-        rows = [np.concatenate([np.asarray(value, dtype=np.float64).ravel() for value in function()])
-                for _ in range(int(draws))]
-    except NotImplementedError as error:
-        raise PriorDrawError(
-            f"cannot draw from the prior of every free variable ({error}); give proper priors "
-            f"or use init='jitter'"
-        ) from error
-    return np.stack(rows) if rows else np.zeros((0, layout.size))
+    return prior_draw_stream(model, layout, random_seed)(draws)

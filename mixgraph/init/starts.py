@@ -11,17 +11,19 @@ means jitter around them, as does ``init="jitter"``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any, NamedTuple
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from mixgraph.compile import CompiledLogp
-from mixgraph.init.jitter import finite_at, jittered_starts
+from mixgraph.init.jitter import jittered_starts
+from mixgraph.init.lbfgs_numba import path_kernels
 from mixgraph.init.multipath import PathfinderFailure, multi_path
-from mixgraph.init.prior_draws import PriorDrawError, unconstrained_prior_draws
+from mixgraph.init.prior_draws import PriorDrawError, prior_draw_stream
 
 __all__ = [
     "INIT_METHODS", "ChainStarts", "PathfinderSettings", "chain_starts", "check_init", "dispersed_starts",
@@ -42,8 +44,16 @@ class PathfinderSettings(NamedTuple):
     num_elbo_draws: int = 4
     max_iterations: int = 100
     prune_margin: float = 20.0
-    """Paths whose last iterate's ELBO is more than ``prune_margin`` below the best get no
-    approximation (:func:`mixgraph.init.multipath.pruning_threshold`): their draws would get no weight."""
+    """Paths whose last iterate's ELBO is more than ``prune_margin`` below the best converged path's get
+    no approximation (:func:`mixgraph.init.path_selection.pruning_threshold`): their draws would get no weight."""
+    relative_tolerance: float = 1e-7
+    """L-BFGS stops when an iteration lowers ``-log p`` by less than this, relatively (Stan's
+    ``tol_rel_obj``, scipy's ``ftol``): chain starts need the optimum's region, not its digits."""
+    merge_optima: bool = True
+    """Paths that end at the same optimum share one approximation and its draws
+    (:func:`mixgraph.init.path_selection.merged_optima`)."""
+    threads: int = 2
+    """Paths run concurrently on this many threads (the starts do not depend on it)."""
 
 
 class ChainStarts(NamedTuple):
@@ -83,6 +93,10 @@ def check_init(init: Any) -> str:
 def dispersed_starts(model: Any, compiled: CompiledLogp, count: int, seed: Any) -> np.ndarray:
     """``count`` prior draws (unconstrained) at which the log-density and its gradient are finite.
 
+    The first ``count`` draws are made first, and more (up to ``4 * count``
+    in all) only when some of them are not finite; the result is that of
+    drawing ``4 * count`` at once and keeping the first ``count`` finite ones.
+
     Raises
     ------
     PriorDrawError
@@ -90,24 +104,42 @@ def dispersed_starts(model: Any, compiled: CompiledLogp, count: int, seed: Any) 
     PathfinderFailure
         When fewer than one draw in ``4 * count`` tries is finite.
     """
-    draws = unconstrained_prior_draws(model, compiled.layout, 4 * count, seed)
-    finite = [row for row in draws if np.all(np.isfinite(row)) and finite_at(compiled, row)]
-    if not finite:
+    draw = prior_draw_stream(model, compiled.layout, seed)
+    finite = np.zeros((0, compiled.layout.size))
+    for batch in (count, 3 * count):
+        draws = draw(batch)
+        draws = np.ascontiguousarray(draws[np.all(np.isfinite(draws), axis=1)])
+        logps, finite_gradient = path_kernels().batch_logps(compiled.logp_fn, compiled.float_data,
+                                                            compiled.int_data, draws)
+        finite = np.concatenate([finite, draws[np.isfinite(logps) & finite_gradient]])
+        if len(finite) >= count:
+            break
+    if not len(finite):
         raise PathfinderFailure(f"the log-density is not finite at any of {4 * count} prior draws")
-    return np.array(finite[:count])
+    return finite[:count]
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """Made once: ``threadpool_limits`` looks up the loaded libraries at every use (about 1 ms)."""
+    return ThreadpoolController()
 
 
 def _pathfinder_starts(model, compiled, chains, seed, settings: PathfinderSettings) -> ChainStarts:
     prior_seed, path_seed = seed.spawn(2)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         # One BLAS thread: the paths' small matrix products are slower with threads on a busy machine.
         starts = dispersed_starts(model, compiled, settings.num_paths, prior_seed)
         result = multi_path(compiled, starts, np.random.default_rng(path_seed), num_draws=chains,
                             num_draws_per_path=0,  # replaced by pooled_draws
                             num_elbo_draws=settings.num_elbo_draws, max_iterations=settings.max_iterations,
-                            replace=False, prune_margin=settings.prune_margin, pooled_draws=settings.pooled_draws)
+                            replace=False, prune_margin=settings.prune_margin, pooled_draws=settings.pooled_draws,
+                            relative_tolerance=settings.relative_tolerance, merge_optima=settings.merge_optima,
+                            threads=settings.threads)
     positions = np.ascontiguousarray(result.draws)
-    if not all(finite_at(compiled, position) for position in positions):
+    logps, finite_gradient = path_kernels().batch_logps(compiled.logp_fn, compiled.float_data, compiled.int_data,
+                                                        positions)
+    if not (np.all(np.isfinite(logps)) and np.all(finite_gradient)):
         raise PathfinderFailure("a resampled draw has a non-finite gradient")
     inverse_mass_matrix = result.path_variances[result.path_of_draw]
     return ChainStarts(positions, np.ascontiguousarray(inverse_mass_matrix), "pathfinder", result.pareto_k)

@@ -8,12 +8,42 @@ from numba import njit
 
 from mixgraph.init.multipath import multi_path, pruning_threshold
 from mixgraph.init.pathfinder_path import (
-    CURVATURE_EPSILON, HISTORY_SIZE, _approximations_along, _elbo, _target_logps, approximation_draws, lbfgs_path,
+    CURVATURE_EPSILON, HISTORY_SIZE, _approximations_along, _elbo, approximation_draws, lbfgs_path,
+    target_logps,
 )
-from mixgraph.init.lbfgs_numba import path_kernels
+from mixgraph.init.lbfgs_numba import CONVERGED, STOP_ITERATIONS, path_kernels
 from gaussian_target import GAUSSIAN_DATA, MEAN, NO_INTS, dense_gaussian_logp as gaussian_logp
 
 Compiled = namedtuple("Compiled", "logp_fn float_data int_data")
+
+
+@njit(cache=True)
+def offset_quadratic_logp(position, grad_out, float_data, int_data):
+    """-(1000 + sum(x_i^2 / (2 s_i^2))) with scales s = float_data: |log p| is large at the optimum."""
+    grad_out[:] = -position / float_data**2
+    return -1000.0 - 0.5 * np.sum((position / float_data) ** 2)
+
+
+def test_the_relative_tolerance_stops_a_path_early_on_a_quadratic():
+    scales = np.linspace(1.0, 30.0, 12)
+    start = np.full(12, 20.0)
+    arguments = (offset_quadratic_logp, scales, NO_INTS, start, 500, 1e-12)
+    full = lbfgs_path(*arguments, 0.0)
+    early = lbfgs_path(*arguments, 1e-7)
+    assert full.converged and early.converged
+    assert len(early.positions) < len(full.positions) and early.evaluations < full.evaluations
+    # the rule: every step but the last lowered -log p by more than 1e-7 relatively, the last by less
+    objective = -early.logps
+    decrease = -np.diff(objective) / np.maximum(np.maximum(np.abs(objective[:-1]), np.abs(objective[1:])), 1.0)
+    assert np.all(decrease[:-1] > 1e-7) and decrease[-1] <= 1e-7
+    # and the path is where the full one went: log p within 1e-7 * 1000 * (a few) of the optimum's -1000
+    assert early.logps[-1] > -1000.0 - 1e-3
+    np.testing.assert_array_equal(early.positions, full.positions[:len(early.positions)])
+    capped = lbfgs_path(*arguments[:4], 2, 1e-12, 1e-7)
+    assert capped.status == STOP_ITERATIONS and not capped.converged and len(capped.positions) == 3
+    assert early.status == CONVERGED
+
+
 @njit(cache=True)
 def rosenbrock_logp(position, grad_out, float_data, int_data):
     """-(1 - x)^2 - 100 (y - x^2)^2: a curved valley, optimum at (1, 1)."""
@@ -85,13 +115,13 @@ def test_lbfgs_backs_off_a_support_edge_and_a_non_finite_start_gives_no_path():
 def test_numba_elbos_equal_the_numpy_algorithm_on_the_same_path(target, data, start):
     path = lbfgs_path(target, data, NO_INTS, start, 60, 1e-10)
     standard = np.random.default_rng(2).standard_normal((5, start.size))
-    _, path_elbos = path_kernels()
+    path_elbos = path_kernels().path_elbos
     elbos = path_elbos(target, data, NO_INTS, path.positions, path.gradients, standard, HISTORY_SIZE,
                        CURVATURE_EPSILON, 1)
     expected = []
     for approximation in _approximations_along(path.positions, path.gradients):
         draws, logq = approximation_draws(approximation, None, 5, standard)
-        expected.append(_elbo(_target_logps(target, data, NO_INTS, draws), logq))
+        expected.append(_elbo(target_logps(target, data, NO_INTS, draws), logq))
     assert len(expected) == len(path.positions) - 1 > 3
     np.testing.assert_allclose(elbos, expected, rtol=1e-9, atol=1e-9)
     # from a later iterate on: the same values there, -inf before
@@ -99,6 +129,21 @@ def test_numba_elbos_equal_the_numpy_algorithm_on_the_same_path(target, data, st
                        CURVATURE_EPSILON, 3)
     np.testing.assert_array_equal(later[:2], -np.inf)
     np.testing.assert_allclose(later[2:], expected[2:], rtol=1e-9, atol=1e-9)
+
+
+def test_last_iterate_kernel_gives_the_last_elbo_and_the_numpy_variances():
+    from mixgraph.init.pathfinder_path import _approximation_at
+
+    path = lbfgs_path(rosenbrock_logp, np.zeros(0), NO_INTS, np.array([-1.2, 1.0]), 60, 1e-10)
+    standard = np.random.default_rng(2).standard_normal((5, 2))
+    kernels = path_kernels()
+    elbo, variances = kernels.last_iterate(rosenbrock_logp, np.zeros(0), NO_INTS, path.positions, path.gradients,
+                                           standard, HISTORY_SIZE, CURVATURE_EPSILON)
+    along = kernels.path_elbos(rosenbrock_logp, np.zeros(0), NO_INTS, path.positions, path.gradients, standard,
+                               HISTORY_SIZE, CURVATURE_EPSILON, 1)
+    assert elbo == pytest.approx(along[-1], rel=1e-12)
+    expected = _approximation_at(path.positions, path.gradients, len(path.positions) - 1).variances
+    np.testing.assert_allclose(variances, expected, rtol=1e-9)
 
 
 def test_pruning_drops_paths_in_a_mode_far_below_and_keeps_the_result():
@@ -122,6 +167,9 @@ def test_pruning_threshold():
     assert pruning_threshold(finals, 20.0) == -30.0
     assert pruning_threshold(finals, None) == -np.inf
     assert pruning_threshold(np.full(2, -np.inf), 20.0) == -np.inf
+    # against the best converged path alone; none converged: no threshold
+    assert pruning_threshold(finals, 20.0, np.array([False, True, True])) == -70.0
+    assert pruning_threshold(finals, 20.0, np.zeros(3, dtype=bool)) == -np.inf
 
 
 @njit(cache=True)

@@ -75,3 +75,23 @@ def test_the_prior_function_is_compiled_once_per_model_and_reseeded_at_each_use(
     assert list(model.__dict__["_prior_draws_cache"].values()) == [function]
     np.testing.assert_array_equal(first, again)
     assert not np.any(first == other)
+
+
+def test_a_draw_stream_continues_one_sequence_and_dispersed_starts_draw_more_only_when_needed():
+    from mixgraph.compile import compile_numba_logp
+    from mixgraph.init.prior_draws import prior_draw_stream
+    from mixgraph.init.starts import dispersed_starts
+
+    with mg.Model() as model:
+        mg.Uniform("p", 0.0, 1.0)
+        mg.Normal("y", 0.0, 1.0, observed=[0.3])
+        # finite only where p < 0.5: about half the prior draws
+        mg.Potential("half", mg.math.switch(model["p"] < 0.5, 0.0, -np.inf))
+    layout = _layout(model)
+    stream = prior_draw_stream(model, layout, 4)
+    np.testing.assert_array_equal(np.concatenate([stream(8), stream(24)]),
+                                  unconstrained_prior_draws(model, layout, 32, 4))
+    all_draws = unconstrained_prior_draws(model, layout, 32, 4)
+    inside = all_draws[1.0 / (1.0 + np.exp(-all_draws[:, 0])) < 0.5]
+    starts = dispersed_starts(model, compile_numba_logp(model, layout), 8, 4)
+    np.testing.assert_array_equal(starts, inside[:8])  # more than the first 8 draws were needed
