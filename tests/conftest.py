@@ -8,6 +8,7 @@ of fresh processes runs once per session, not once per worker.
 """
 
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -35,6 +36,19 @@ def pytest_collection_modifyitems(config, items) -> None:
         uses_fresh_processes = "fresh_process_results" in getattr(item, "fixturenames", ())
         group = FRESH_PROCESS_GROUP if uses_fresh_processes else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture
+def terminal_sigint():
+    """SIGINT handled as in an interactive Python, for a test that asserts the handler is put back.
+
+    A run started in the background (``nohup``, ``cmd &`` in a script)
+    inherits an ignored SIGINT; the test then compares against the handler
+    it set, not against whatever the shell left.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

@@ -221,6 +221,7 @@ def test_a_bad_executor_is_rejected_before_the_model_compiles():
     assert "_compiled_logp_cache" not in model.__dict__
 
 
+@pytest.mark.usefixtures("terminal_sigint")
 def test_ctrl_c_during_local_sample_many_stops_every_later_fit(monkeypatch):
     from mixgraph import sampling as sampling_module
 

@@ -235,6 +235,7 @@ def _interrupting_while_packing(real_to_inference_data, count):
     return to_inference_data
 
 
+@pytest.mark.usefixtures("terminal_sigint")
 @pytest.mark.parametrize("interrupt_run", [True, False], ids=["second-ctrl-c", "ctrl-c-while-packing"])
 def test_ctrl_c_while_packing_keeps_the_draws(model, monkeypatch, interrupt_run):
     draws, tune = (200_000, 50) if interrupt_run else (30, 30)

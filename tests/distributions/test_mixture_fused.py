@@ -18,6 +18,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from scipy import stats
 from pytensor.compile.mode import Mode, get_mode
 
 import mixgraph as mg
@@ -224,6 +225,28 @@ def test_per_observation_log_density_for_pointwise_use():
     result = fused([0.2, 0.8], [0.0, 1.0], points)
     assert result.shape == (2, 3)
     np.testing.assert_allclose(result, generic([0.2, 0.8], [0.0, 1.0], points), rtol=1e-12)
+
+
+
+@pytest.mark.parametrize("weights", [[0.3, 0.7], [0.1, 0.2, 0.3, 0.15, 0.25]], ids=["K=2", "K=5"])
+def test_summed_log_density_equals_the_sum_of_the_per_observation_ones(weights):
+    """Over 1000 observations the reduced kernel's sum equals the per-observation kernel's log-densities
+    summed, and scipy's mixture density."""
+    count = len(weights)
+    w, mu, sigma = (pt.dvector(name, shape=(count,)) for name in ("w", "mu", "sigma"))
+    value = pt.dvector("value", shape=(1000,))
+    rv = mg.NormalMixture.dist(w=w, mu=mu, sigma=sigma)
+    summed = pytensor.function([w, mu, sigma, value], mg.logp(rv, value).sum(), mode=PY_MODE)
+    pointwise = pytensor.function([w, mu, sigma, value], mg.logp(rv, value), mode=PY_MODE)
+    assert any(isinstance(node.op, FusedMixtureLogp) for node in summed.maker.fgraph.apply_nodes)
+    rng = np.random.default_rng(7)
+    data = rng.normal(0.0, 4.0, 1000)
+    parameters = (np.asarray(weights), np.linspace(-6.0, 6.0, count), np.linspace(0.5, 2.0, count))
+    expected = np.sum(pointwise(*parameters, data))
+    scipy_value = np.sum(np.log(np.sum(
+        parameters[0] * stats.norm.pdf(data[:, None], parameters[1], parameters[2]), axis=1)))
+    np.testing.assert_allclose(summed(*parameters, data), expected, rtol=1e-13)
+    np.testing.assert_allclose(summed(*parameters, data), scipy_value, rtol=1e-12)
 
 
 # ---------------------------------------------------------------- the sampler's compiled function

@@ -113,17 +113,19 @@ def test_a_path_stopped_by_the_iteration_cap_sets_no_bar():
 
 @pytest.mark.parametrize("seed", [4, 5, 6])
 def test_chain_start_settings_on_a_funnel_draw_from_the_bulk_not_the_neck(seed):
-    # init='auto''s settings. Every path runs into the neck (log_scale near -30, where the last iterates'
-    # ELBOs are between -300 and -1e10) and is cut off by the iteration cap, so none is pruned; the
-    # draws come from the approximations along the paths, in the bulk: log_scale ~ N(0, 3) has 4.8%
-    # of its mass below -5 and 0.04% below -10.
+    # init='auto''s settings. Most paths run into the neck (log_scale near -30, where the last iterates'
+    # ELBOs are between -300 and -1e10) and are cut off by the iteration cap. Whether one converges
+    # first, sets the pruning bar and prunes the others depends on the last bits of the L-BFGS
+    # arithmetic (BLAS kernels differ between CPUs: with seed 4, 16 paths are kept on one machine, 5
+    # on an AMD EPYC). Either way the draws come from the approximations along the kept paths, in the
+    # bulk: log_scale ~ N(0, 3) has 4.8% of its mass below -5 and 0.04% below -10.
     rng = np.random.default_rng(seed)
     starts = np.column_stack([rng.normal(0.0, 3.0, 16), rng.normal(0.0, 3.0, (16, 9))])
     options = dict(num_draws_per_path=0, num_elbo_draws=4, max_iterations=100, prune_margin=20.0, pooled_draws=400,
                    relative_tolerance=1e-7, merge_optima=True, threads=2)
     funnel = Compiled(funnel_logp, np.zeros(0), NO_INTS)
     result = multi_path(funnel, starts, np.random.default_rng(seed), 1000, replace=True, **options)
-    assert np.all(np.isfinite(result.elbo))
+    assert np.count_nonzero(np.isfinite(result.elbo)) >= 1
     assert np.mean(result.draws[:, 0] < -5.0) < 0.1
     assert np.median(result.draws[:, 0]) > -4.0
     chain_starts = multi_path(funnel, starts, np.random.default_rng(seed), 4, replace=False, **options)
