@@ -245,14 +245,14 @@ class FusedMixtureLogp(Op):
                 first = pytensor.grad(None, wrt, known_grads={generic: gradient})
             for index, term in zip(differentiable, first):
                 contributions[index].append(term)
-        for index, term in self._second_order(inputs, output_grads[1:]).items():
+        for index, term in self._second_order(inputs, outputs, output_grads[1:]).items():
             contributions[index].append(term)
         return [
             pt.add(*contributions[index]) if contributions.get(index) else DisconnectedType()()
             for index in range(len(inputs))
         ]
 
-    def _second_order(self, inputs, cotangents) -> dict:
+    def _second_order(self, inputs, outputs, cotangents) -> dict:
         """The pullback through the gradient outputs: second derivatives, from the generic graph.
 
         With cotangents ``v_j`` of the gradient outputs ``g_j = d logp / d input_j``,
@@ -262,14 +262,24 @@ class FusedMixtureLogp(Op):
         :func:`generic_mixture_logp`, which computes the same log-density
         (a Laplace approximation or ``Model.compile_d2logp`` needs them;
         the sampler does not).
+
+        The generic graph and its gradient are built once per node and kept
+        on the node's first output (``tag``, with the inputs they were built
+        from): a Hessian taken one row at a time pulls back through the same
+        node once per row.
         """
         pairs = [(index, cotangent) for index, cotangent in zip(self.wanted, cotangents)
                  if not isinstance(cotangent.type, DisconnectedType)]
         if not pairs:
             return {}
-        generic = generic_mixture_logp(self.families, inputs[0], inputs[1], inputs[2:]).sum()
-        first = pytensor.grad(generic, [inputs[index] for index, _ in pairs])
-        product = pt.add(*[(partial * cotangent).sum() for partial, (_, cotangent) in zip(first, pairs)])
+        # kept with the inputs it was built from: a cloned variable copies its tag
+        cached_inputs, first = getattr(outputs[0].tag, "generic_gradient", ((), None))
+        if first is None or len(cached_inputs) != len(inputs) or any(
+                cached is not given for cached, given in zip(cached_inputs, inputs)):
+            generic = generic_mixture_logp(self.families, inputs[0], inputs[1], inputs[2:]).sum()
+            first = dict(zip(self.wanted, pytensor.grad(generic, [inputs[index] for index in self.wanted])))
+            outputs[0].tag.generic_gradient = (tuple(inputs), first)
+        product = pt.add(*[(first[index] * cotangent).sum() for index, cotangent in pairs])
         differentiable = self.differentiable()
         second = pytensor.grad(product, [inputs[index] for index in differentiable], disconnected_inputs="ignore",
                                return_disconnected="zero")
