@@ -20,7 +20,8 @@ data's lengths, so they compile once per worker, not once per data set.
 A Dask worker that dies has its tasks rerun on another worker by the
 scheduler (``distributed.scheduler.allowed-failures``, 3 by default), with
 the same seed, so the draws are unchanged; the result's attributes name the
-chains that were rerun.
+chains that were rerun, whether they were running on that worker or had
+finished there and their draws were lost with it.
 """
 
 from __future__ import annotations
@@ -141,8 +142,26 @@ def _cancel(futures: list) -> None:
 
 
 def _rerun_counts(dask_scheduler: Any = None, keys: tuple = ()) -> dict:
-    """Scheduler side: how often each task was running on a worker that died."""
-    return {key: dask_scheduler.tasks[key].suspicious for key in keys if key in dask_scheduler.tasks}
+    """Scheduler side: how many times beyond the first each task was started.
+
+    Two ways a finished chain is run again after a worker dies: it was
+    running there (the scheduler counts it as ``suspicious``), or it had
+    finished and its result, held in that worker's memory, was lost before
+    the client gathered it (the scheduler recomputes it and counts nothing).
+    The second shows only in the transition log, as a second move into
+    ``processing``. That log keeps the cluster's last
+    ``distributed.admin.low-level-log-length`` transitions (1000 by default),
+    so on a cluster busy with other work an old start may have left it.
+    """
+    starts = {key: 0 for key in keys}
+    for transition in dask_scheduler.story(*keys):
+        if transition[0] in starts and transition[2] == "processing":
+            starts[transition[0]] += 1
+    return {
+        key: max(dask_scheduler.tasks[key].suspicious if key in dask_scheduler.tasks else 0,
+                 starts[key] - 1)
+        for key in keys
+    }
 
 
 def _rerun_chains(executor: Any, futures: list) -> list[int]:

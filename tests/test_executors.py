@@ -167,6 +167,31 @@ def test_interrupt_returns_the_finished_chains(client):
     np.testing.assert_array_equal(result.positions[0], local.positions[kept])
 
 
+def _add_one_slowly(value):
+    time.sleep(0.2)
+    return value + 1
+
+
+async def _drop_worker(dask_scheduler=None, address=None):
+    await dask_scheduler.remove_worker(address, stimulus_id="test-drop", close=True)
+
+
+def test_a_chain_finished_on_a_lost_worker_is_named_as_rerun():
+    # A task that had finished on a worker that then left is recomputed elsewhere; the
+    # scheduler does not count it as suspicious, so only its transition log shows the rerun.
+    with distributed.LocalCluster(n_workers=2, processes=False, threads_per_worker=1,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        futures = [client.submit(_add_one_slowly, chain, key=f"mixgraph-chain-{chain}-test", pure=False)
+                   for chain in range(2)]
+        distributed.wait(futures)
+        holder = next(iter(client.who_has(futures[1]).values()))[0]
+        lost = [chain for chain, future in enumerate(futures)
+                if holder in next(iter(client.who_has(future).values()))]
+        client.run_on_scheduler(_drop_worker, address=holder)
+        assert [future.result() for future in futures] == [1, 2]
+        assert executors._rerun_chains(client, futures) == lost
+
+
 def test_a_killed_worker_still_returns_every_chain(client):
     model_data = DATA[:20]  # a new graph (shape), so each worker spends seconds loading it
     local = mg.sample(model=build_normal(model_data), chains=4, random_seed=8, **SETTINGS)
