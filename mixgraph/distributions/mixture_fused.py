@@ -46,6 +46,7 @@ from pytensor.tensor import TensorVariable
 from pytensor.tensor.random import basic as random_ops
 
 from mixgraph.distributions.discrete_bounded import DiracDeltaRV
+from mixgraph.distributions.mixture_fused_math import exp_nonpositive, log_positive_normal
 from mixgraph.distributions.mixture_fused_source import FAMILIES, KERNEL_NAME, kernel_source
 from mixgraph.distributions.mixture_fused_threads import (
     PARALLEL_OPTIONS,
@@ -93,7 +94,8 @@ def generic_only() -> Iterator[None]:
 def kernel_namespace() -> dict:
     """The globals a generated kernel reads (plain constants and modules, so that Numba caches it)."""
     return {"math": __import__("math"), "np": np, "numba": numba, "LOG_SQRT_2PI": LOG_SQRT_2PI,
-            "WEIGHT_SUM_TOLERANCE": WEIGHT_SUM_TOLERANCE}
+            "WEIGHT_SUM_TOLERANCE": WEIGHT_SUM_TOLERANCE, "exp_nonpositive": exp_nonpositive,
+            "log_positive_normal": log_positive_normal}
 
 
 def _block_kernel(families: tuple, shared: tuple, wanted: tuple, reduce: bool, block_loop: str):
@@ -108,9 +110,10 @@ def _block_kernel(families: tuple, shared: tuple, wanted: tuple, reduce: bool, b
 def _compiled_blocks(families: tuple, shared: tuple, wanted: tuple, reduce: bool, parallel: bool):
     """The generated kernel compiled by Numba, its blocks under ``range`` or ``numba.prange``."""
     if parallel:
-        return numba.njit(fastmath=False, nogil=True, parallel=dict(PARALLEL_OPTIONS))(
+        return numba.njit(fastmath=False, nogil=True, error_model="numpy", parallel=dict(PARALLEL_OPTIONS))(
             _block_kernel(families, shared, wanted, reduce, "numba.prange"))
-    return numba.njit(fastmath=False, nogil=True)(_block_kernel(families, shared, wanted, reduce, "range"))
+    return numba.njit(fastmath=False, nogil=True, error_model="numpy")(
+        _block_kernel(families, shared, wanted, reduce, "range"))
 
 
 @functools.lru_cache(maxsize=None)
@@ -144,7 +147,7 @@ def python_kernel(families: tuple, shared: tuple, wanted: tuple, reduce: bool,
                   parallel_threshold: int = PARALLEL_THRESHOLD):
     """The kernel as the compiled model calls it (serial or parallel by size), callable from Python."""
     start_threading_layer()
-    return numba.njit(python_function(families, shared, wanted, reduce, parallel_threshold))
+    return numba.njit(python_function(families, shared, wanted, reduce, parallel_threshold), error_model="numpy")
 
 
 def serial_kernel(families: tuple, shared: tuple, wanted: tuple, reduce: bool):

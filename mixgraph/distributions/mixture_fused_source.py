@@ -41,6 +41,7 @@ class Family(NamedTuple):
     logp: tuple[str, ...]  # lines that set ``l{k}`` from ``x`` (and ``lf``, the log-factorial)
     partials: tuple[str, ...]  # per parameter: ``d l / d parameter`` (a multiple of nothing), or ""
     value_partial: str  # ``d l / d x``, or ""
+    carried: tuple[str, ...] = ()  # names set by ``setup`` or ``logp`` that the partials read
 
 
 NORMAL = Family(
@@ -50,6 +51,7 @@ NORMAL = Family(
     logp=("z{k} = (x - {p0}) * is{k}", "l{k} = -0.5 * z{k} * z{k} - ls{k} - LOG_SQRT_2PI"),
     partials=("z{k} * is{k}", "(z{k} * z{k} - 1.0) * is{k}"),
     value_partial="-z{k} * is{k}",
+    carried=("z{k}", "is{k}"),
 )
 
 POISSON = Family(
@@ -220,34 +222,103 @@ def _gradient_lines(layout: _Layout, k: int, family: str, names: list[str], pref
     return lines
 
 
-def _observation_loop(layout: _Layout, prefix: str, bounds: str) -> list[str]:
-    """The loop over the observations ``range(bounds)``, summing into the accumulators named ``prefix...``."""
+def _setup_in_loop(layout: _Layout, family: str, names: list[str]) -> bool:
+    """Whether a component's ``setup`` lines run per observation (some parameter is not shared)."""
+    return bool(FAMILIES[family].setup) and not all(
+        layout.shared[1 + layout.flat_parameters().index(name)] for name in names)
+
+
+def _carried(layout: _Layout) -> list[str]:
+    """Values of the element-wise loop that the gradient loop reads, from a buffer per block."""
+    if not layout.wanted:
+        return []
+    names = []
+    for k, (family, parameters) in enumerate(zip(layout.families, layout.parameter_names())):
+        spec = FAMILIES[family]
+        hoisted = {line.split(" =")[0] for line in spec.setup} if not _setup_in_loop(layout, family, parameters) else set()
+        names += [name.format(k=k) for name in spec.carried if name not in hoisted]
+    return names
+
+
+def _responsibility_components(layout: _Layout) -> list[int]:
+    """Components with a gradient contribution (their responsibilities are kept)."""
+    return [k for k, (family, names) in enumerate(zip(layout.families, layout.parameter_names()))
+            if _gradient_lines(layout, k, family, names, "")]
+
+
+def _element_lines(layout: _Layout) -> list[str]:
+    """One observation ``i``: the log-density ``lp`` and, for the gradient, the responsibilities ``r{k}``.
+
+    No branch and no call into libm (:mod:`mixture_fused_math`), so that LLVM
+    vectorises a loop of these lines, except where a per-observation weight
+    or parameter needs ``math.log``. A component whose term is the largest
+    contributes ``exp(0) = 1`` exactly. When every term is ``-inf`` the
+    log-density is ``-inf`` and every responsibility 0; a NaN term makes it NaN.
+    """
     count = len(layout.families)
-    body = ["x = x_all[i]"]
+    lines = ["x = x_all[i]"]
     if "poisson" in layout.families:
-        body.append("lf = log_factorial[i]")
+        lines.append("lf = log_factorial[i]")
     if not layout.shared[0]:
-        body += [f"lw{k} = math.log(weights[i, {k}]) if weights[i, {k}] > 0.0 else -math.inf" for k in range(count)]
-        if layout.gradient_of(1):
-            body += [f"iw{k} = 1.0 / weights[i, {k}] if weights[i, {k}] > 0.0 else 0.0" for k in range(count)]
+        lines += [f"lw{k} = math.log(weights[i, {k}]) if weights[i, {k}] > 0.0 else -math.inf" for k in range(count)]
     for k, (family, names) in enumerate(zip(layout.families, layout.parameter_names())):
-        body += _component_lines(layout, k, family, names)
+        lines += _component_lines(layout, k, family, names)
     terms = [f"t{k}" for k in range(count)]
-    body.append("m = " + (f"max({', '.join(terms)})" if count > 1 else "t0"))
-    # every term -inf: the log-density is -inf, with gradient 0 (as mixgraph.math.logsumexp)
-    body += ["if m == -math.inf:", f"    {prefix}total += -math.inf" if layout.reduce else "    out[i] = -math.inf",
-             "    continue"]
-    # the largest term contributes exp(0) = 1: one exponential fewer per observation
-    body += [f"e{k} = 1.0 if t{k} == m else math.exp(t{k} - m)" for k in range(count)]
-    body += ["s = " + " + ".join(f"e{k}" for k in range(count)), "lp = m + math.log(s)"]
-    body.append(f"{prefix}total += lp" if layout.reduce else "out[i] = lp")
+    lines += [
+        "m = " + (f"max({', '.join(terms)})" if count > 1 else "t0"),
+        "finite = m > -math.inf",
+        "shift = m if finite else 0.0",
+        *[f"e{k} = exp_nonpositive(t{k} - shift)" for k in range(count)],
+        "s = " + " + ".join(f"e{k}" for k in range(count)),
+        "lp = m + log_positive_normal(s) if finite else -math.inf",
+        "lp = math.nan if " + " | ".join(f"(t{k} != t{k})" for k in range(count)) + " else lp",
+    ]
     if layout.wanted:
-        body.append("inverse = 1.0 / s")
-        for k, (family, names) in enumerate(zip(layout.families, layout.parameter_names())):
-            gradient = _gradient_lines(layout, k, family, names, prefix)
-            if gradient:
-                body += [f"r{k} = e{k} * inverse", f"if r{k} > 0.0:", *_indent(gradient, 1)]
-    return [f"    for i in range({bounds}):", *_indent(body, 2)]
+        lines.append("inverse = 1.0 / s if s > 0.0 else 0.0")
+        lines += [f"r{k} = e{k} * inverse" for k in _responsibility_components(layout)]
+    return lines
+
+
+def _gradient_loop_lines(layout: _Layout, prefix: str) -> list[str]:
+    """One observation ``j`` of a block, in order: its log-density and gradient terms added to the sums."""
+    count = len(layout.families)
+    lines = ["i = start + j", f"{prefix}total += buffer_lp[j]"]
+    if not layout.wanted:
+        return lines
+    lines.append("x = x_all[i]")
+    if not layout.shared[0] and layout.gradient_of(1):
+        lines += [f"iw{k} = 1.0 / weights[i, {k}] if weights[i, {k}] > 0.0 else 0.0" for k in range(count)]
+    lines += [f"{name} = buffer_{name}[j]" for name in _carried(layout)]
+    for k, (family, names) in enumerate(zip(layout.families, layout.parameter_names())):
+        gradient = _gradient_lines(layout, k, family, names, prefix)
+        if gradient:
+            lines += [f"r{k} = buffer_r{k}[j]", f"if r{k} > 0.0:", *_indent(gradient, 1)]
+    return lines
+
+
+def _observation_loop(layout: _Layout) -> list[str]:
+    """The per-observation form: one element-wise loop writing ``out``."""
+    return ["    for i in range(n):", *_indent(_element_lines(layout) + ["out[i] = lp"], 2)]
+
+
+def _block_loops(layout: _Layout, prefix: str) -> list[str]:
+    """One block of the reduced form, as two loops over its observations.
+
+    The first is element-wise (vectorised): each observation's log-density,
+    responsibilities and the values its gradient terms need go to buffers of
+    one block. The second, scalar, adds them to the block's sums in
+    observation order. Summing in the first loop would stop LLVM from
+    vectorising it unless it may reorder the sums (``fastmath``), which
+    would make the result depend on the vector width.
+    """
+    stored = ["lp", *[f"r{k}" for k in _responsibility_components(layout)]] if layout.wanted else ["lp"]
+    stored += _carried(layout)
+    element = ["i = start + j", *_element_lines(layout), *[f"buffer_{name}[j] = {name}" for name in stored]]
+    return [
+        *[f"buffer_{name} = np.empty({BLOCK_SIZE})" for name in stored],
+        "for j in range(stop - start):", *_indent(element, 1),
+        "for j in range(stop - start):", *_indent(_gradient_loop_lines(layout, prefix), 1),
+    ]
 
 
 def _loop(layout: _Layout, block_loop: str) -> list[str]:
@@ -259,7 +330,7 @@ def _loop(layout: _Layout, block_loop: str) -> list[str]:
     form has no sums: one plain loop.
     """
     if not layout.reduce:
-        return _observation_loop(layout, "", "n")
+        return _observation_loop(layout)
     names = _accumulator_names(layout)
     lines = [
         f"    blocks = (n + {BLOCK_SIZE} - 1) // {BLOCK_SIZE}",
@@ -268,7 +339,7 @@ def _loop(layout: _Layout, block_loop: str) -> list[str]:
         *[f"        block_{name} = 0.0" for name in names],
         f"        start = block * {BLOCK_SIZE}",
         f"        stop = min(n, start + {BLOCK_SIZE})",
-        *_indent(_observation_loop(layout, "block_", "start, stop"), 1),
+        *_indent(_block_loops(layout, "block_"), 2),
         *[f"        partial[block, {j}] = block_{name}" for j, name in enumerate(names)],
         "    for block in range(blocks):",
         *[f"        {name} += partial[block, {j}]" for j, name in enumerate(names)],
