@@ -12,6 +12,13 @@ log-density is ``sum_k r_k d l_k`` for component parameters and the value, and
 ``r_k / w_k`` for the weights. A component with ``r_k = 0`` (zero weight, or
 ``l_k = -inf``) contributes nothing, so no ``0 * inf`` ever forms a NaN.
 
+The reduced form goes through the observations in blocks, each in two loops:
+an element-wise one (each observation's ``logp``, ``r_k`` and the values its
+gradient terms need, into buffers of one block), which LLVM vectorises
+because its exponential and logarithm are arithmetic
+(:mod:`mixture_fused_math`), not calls into libm; then a scalar one that adds
+them to the block's sums in observation order.
+
 A *family* describes one kind of component: its parameters, the conditions
 that make them valid (else the whole log-density is ``-inf``, as
 ``check_parameters`` does for the generic graph), and source lines for its
