@@ -46,7 +46,7 @@ from pytensor.tensor import TensorVariable
 from pytensor.tensor.random import basic as random_ops
 
 from mixgraph.distributions.discrete_bounded import DiracDeltaRV
-from mixgraph.distributions.mixture_fused_math import exp_nonpositive, log_positive_normal
+from mixgraph.distributions.mixture_fused_math import exp_nonpositive, log_nonnegative, log_positive_normal
 from mixgraph.distributions.mixture_fused_source import FAMILIES, KERNEL_NAME, kernel_source
 from mixgraph.distributions.mixture_fused_threads import (
     PARALLEL_OPTIONS,
@@ -95,7 +95,7 @@ def kernel_namespace() -> dict:
     """The globals a generated kernel reads (plain constants and modules, so that Numba caches it)."""
     return {"math": __import__("math"), "np": np, "numba": numba, "LOG_SQRT_2PI": LOG_SQRT_2PI,
             "WEIGHT_SUM_TOLERANCE": WEIGHT_SUM_TOLERANCE, "exp_nonpositive": exp_nonpositive,
-            "log_positive_normal": log_positive_normal}
+            "log_positive_normal": log_positive_normal, "log_nonnegative": log_nonnegative}
 
 
 def _block_kernel(families: tuple, shared: tuple, wanted: tuple, reduce: bool, block_loop: str):

@@ -28,6 +28,9 @@ test_mixture_fused_math.py``):
   It is accurate for every positive normal number; for 0, subnormals,
   infinities and NaN it returns a finite value of no meaning, which the
   kernel never uses (it selects ``-inf`` or NaN instead).
+  :func:`log_nonnegative` is the same with ``math.log``'s values at 0,
+  subnormals, ``inf``, negative numbers and NaN, for a per-observation
+  weight or parameter.
 
 Neither branches, so LLVM turns the kernel's element-wise loop into vector
 instructions. ``fastmath`` stays off: a vector lane and the scalar loop that
@@ -45,7 +48,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-__all__ = ["exp_nonpositive", "log_positive_normal", "float_from_bits", "bits_from_float", "EXP_UNDERFLOW"]
+__all__ = ["exp_nonpositive", "log_positive_normal", "log_nonnegative", "float_from_bits", "bits_from_float", "EXP_UNDERFLOW"]
 
 EXP_UNDERFLOW = -708.0
 """Below this argument :func:`exp_nonpositive` returns 0 (``exp(-708) = 3.3e-308``, still a normal number)."""
@@ -56,6 +59,8 @@ _LN2_LOW = 1.9082149292705877e-10  # log 2 - _LN2_HIGH
 _SQRT_2 = 1.4142135623730951
 _MANTISSA_BITS = 0x000FFFFFFFFFFFFF
 _ONE_EXPONENT_BITS = 0x3FF0000000000000
+_SMALLEST_NORMAL = 2.2250738585072014e-308
+_TWO_TO_54 = 18014398509481984.0
 
 
 @intrinsic
@@ -107,10 +112,10 @@ def exp_nonpositive(x: float) -> float:
 
 
 @numba.njit(inline="always", error_model="numpy")
-def log_positive_normal(s: float) -> float:
-    """``log(s)`` for a positive normal float64 ``s`` (other inputs: a finite value of no meaning)."""
+def _log_from_bits(s: float, exponent_offset: float) -> float:
+    """``log(s) + exponent_offset * log(2)`` for a positive normal ``s``."""
     bits = bits_from_float(s)
-    exponent = np.float64((bits >> 52) - 1023)
+    exponent = np.float64((bits >> 52) - 1023) + exponent_offset
     fraction = float_from_bits((bits & _MANTISSA_BITS) | _ONE_EXPONENT_BITS)  # in [1, 2)
     above = fraction > _SQRT_2
     fraction = fraction * 0.5 if above else fraction
@@ -129,3 +134,22 @@ def log_positive_normal(s: float) -> float:
     q = q * u2 + 1.0 / 3.0
     return exponent * _LN2_HIGH + (2.0 * u + (2.0 * u * u2 * q + exponent * _LN2_LOW))
 
+
+@numba.njit(inline="always", error_model="numpy")
+def log_positive_normal(s: float) -> float:
+    """``log(s)`` for a positive normal float64 ``s`` (other inputs: a finite value of no meaning)."""
+    return _log_from_bits(s, 0.0)
+
+
+@numba.njit(inline="always", error_model="numpy")
+def log_nonnegative(v: float) -> float:
+    """``log(v)`` as ``math.log`` gives it for any float64: ``-inf`` at 0, ``inf`` at ``inf``, NaN below 0 and at NaN.
+
+    A subnormal ``v`` is scaled by ``2^54`` first. Used where a per-observation
+    weight or parameter is logged inside the kernel's loop.
+    """
+    small = v < _SMALLEST_NORMAL
+    result = _log_from_bits(v * _TWO_TO_54 if small else v, -54.0 if small else 0.0)
+    result = -math.inf if v == 0.0 else result
+    result = math.inf if v == math.inf else result
+    return result if v >= 0.0 else math.nan

@@ -206,7 +206,8 @@ def _component_lines(layout: _Layout, k: int, family: str, names: list[str]) -> 
     values = {f"p{j}": layout.expression(n) for j, n in enumerate(names)}
     lines = []
     if spec.setup and not all(layout.shared[1 + layout.flat_parameters().index(n)] for n in names):
-        lines += [line.format(k=k, **values) for line in spec.setup]
+        # per observation: the logarithm that vectorises (mixture_fused_math), not libm's
+        lines += [line.format(k=k, **values).replace("math.log(", "log_nonnegative(") for line in spec.setup]
     lines += [line.format(k=k, **values) for line in spec.logp]
     return lines + [f"t{k} = lw{k} + l{k}"]
 
@@ -256,9 +257,9 @@ def _responsibility_components(layout: _Layout) -> list[int]:
 def _element_lines(layout: _Layout) -> list[str]:
     """One observation ``i``: the log-density ``lp`` and, for the gradient, the responsibilities ``r{k}``.
 
-    No branch and no call into libm (:mod:`mixture_fused_math`), so that LLVM
-    vectorises a loop of these lines, except where a per-observation weight
-    or parameter needs ``math.log``. A component whose term is the largest
+    No branch and no call into libm (:mod:`mixture_fused_math`, also for the
+    logarithm of a per-observation weight or parameter), so that LLVM
+    vectorises a loop of these lines. A component whose term is the largest
     contributes ``exp(0) = 1`` exactly. When every term is ``-inf`` the
     log-density is ``-inf`` and every responsibility 0; a NaN term makes it NaN.
     """
@@ -267,7 +268,8 @@ def _element_lines(layout: _Layout) -> list[str]:
     if "poisson" in layout.families:
         lines.append("lf = log_factorial[i]")
     if not layout.shared[0]:
-        lines += [f"lw{k} = math.log(weights[i, {k}]) if weights[i, {k}] > 0.0 else -math.inf" for k in range(count)]
+        lines += [f"lw{k} = log_nonnegative(weights[i, {k}]) if weights[i, {k}] > 0.0 else -math.inf"
+                  for k in range(count)]
     for k, (family, names) in enumerate(zip(layout.families, layout.parameter_names())):
         lines += _component_lines(layout, k, family, names)
     terms = [f"t{k}" for k in range(count)]
