@@ -1,11 +1,12 @@
 """Cost of the log-density and gradient per observation and component, across data sizes.
 
 usage (from the project's root):
-    python benchmarks/scaling.py [--sizes 1e3 1e4 1e5 1e6 1e7] [--families normal poisson zip]
+    python benchmarks/scaling.py [--sizes 1e3 1e4 1e5 1e6 1e7] [--families normal poisson zip zip_regression]
                                  [--variants generic fused] [--repeats 5] [--threads 1]
 
 For each mixture (a 2-component normal mixture, a 2-component Poisson
-mixture, a zero-inflated Poisson) and each implementation (``generic``: the
+mixture, a zero-inflated Poisson, and a zero-inflated Poisson regression
+whose mean ``exp(a + b x)`` differs per observation) and each implementation (``generic``: the
 log-density graph built under ``generic_only()``; ``fused``: the one-pass
 op), one child process builds the model at every size in increasing order and
 calls the sampler's compiled ``logp_fn(position, grad_out, float_data,
@@ -33,7 +34,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPONENTS = {"normal": 2, "poisson": 2, "zip": 2}
+COMPONENTS = {"normal": 2, "poisson": 2, "zip": 2, "zip_regression": 2}
 
 CHILD = """
 import json, sys, time
@@ -56,6 +57,7 @@ TRUTH = {
     "normal": {"w": [0.3, 0.7], "mu": [-2.0, 2.0], "sigma": [1.0, 0.5]},
     "poisson": {"w": [0.3, 0.7], "mu": [1.0, 6.0]},
     "zip": {"psi": 0.7, "mu": 3.0},
+    "zip_regression": {"psi": 0.7, "a": 1.0, "b": 0.3},
 }
 
 
@@ -72,11 +74,18 @@ def build(n):
             mu = mg.Gamma("mu", 2.0, 0.5, shape=2)
             data = np.where(rng.uniform(size=n) < 0.3, rng.poisson(1.0, n), rng.poisson(6.0, n))
             mg.Mixture("y", w=w, comp_dists=[mg.Poisson.dist(mu[0]), mg.Poisson.dist(mu[1])], observed=data)
-        else:
+        elif family == "zip":
             psi = mg.Beta("psi", 2.0, 2.0)
             mu = mg.Gamma("mu", 2.0, 0.5)
             data = rng.poisson(3.0, n) * (rng.uniform(size=n) < 0.7)
             mg.ZeroInflatedPoisson("y", psi=psi, mu=mu, observed=data)
+        else:  # a regression: one Poisson mean per observation
+            psi = mg.Beta("psi", 2.0, 2.0)
+            a = mg.Normal("a", 0.0, 2.0)
+            b = mg.Normal("b", 0.0, 1.0)
+            x = rng.normal(size=n)
+            data = rng.poisson(np.exp(1.0 + 0.3 * x)) * (rng.uniform(size=n) < 0.7)
+            mg.ZeroInflatedPoisson("y", psi=psi, mu=pt.exp(a + b * x), observed=data)
     return model
 
 
