@@ -48,7 +48,9 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-__all__ = ["exp_nonpositive", "log_positive_normal", "log_nonnegative", "float_from_bits", "bits_from_float", "EXP_UNDERFLOW"]
+__all__ = [
+    "exp_nonpositive", "log_positive_normal", "log_nonnegative", "float_from_bits", "bits_from_float", "EXP_UNDERFLOW",
+]
 
 EXP_UNDERFLOW = -708.0
 """Below this argument :func:`exp_nonpositive` returns 0 (``exp(-708) = 3.3e-308``, still a normal number)."""

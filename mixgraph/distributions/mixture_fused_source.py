@@ -1,4 +1,4 @@
-"""Source of the fused mixture kernels: one loop over observations, per family of component.
+"""Source of the fused mixture kernels: one pass over the observations, per family of component.
 
 The kernels of :mod:`mixgraph.distributions.mixture_fused` are generated as
 Python source (then compiled by Numba), unrolled over the components, so that
@@ -12,12 +12,11 @@ log-density is ``sum_k r_k d l_k`` for component parameters and the value, and
 ``r_k / w_k`` for the weights. A component with ``r_k = 0`` (zero weight, or
 ``l_k = -inf``) contributes nothing, so no ``0 * inf`` ever forms a NaN.
 
-The reduced form goes through the observations in blocks, each in two loops:
-an element-wise one (each observation's ``logp``, ``r_k`` and the values its
-gradient terms need, into buffers of one block), which LLVM vectorises
-because its exponential and logarithm are arithmetic
-(:mod:`mixture_fused_math`), not calls into libm; then a scalar one that adds
-them to the block's sums in observation order.
+The reduced form takes the observations in blocks, each in two loops: an
+element-wise one into buffers of one block (each observation's ``logp``,
+``r_k`` and what its gradient terms need), vectorised by LLVM because its exp
+and log are arithmetic (:mod:`mixture_fused_math`), not libm calls; then one
+that adds them to the block's sums in observation order.
 
 A *family* describes one kind of component: its parameters, the conditions
 that make them valid (else the whole log-density is ``-inf``, as
@@ -205,7 +204,7 @@ def _component_lines(layout: _Layout, k: int, family: str, names: list[str]) -> 
     spec = FAMILIES[family]
     values = {f"p{j}": layout.expression(n) for j, n in enumerate(names)}
     lines = []
-    if spec.setup and not all(layout.shared[1 + layout.flat_parameters().index(n)] for n in names):
+    if _setup_in_loop(layout, family, names):
         # per observation: the logarithm that vectorises (mixture_fused_math), not libm's
         lines += [line.format(k=k, **values).replace("math.log(", "log_nonnegative(") for line in spec.setup]
     lines += [line.format(k=k, **values) for line in spec.logp]
@@ -243,7 +242,8 @@ def _carried(layout: _Layout) -> list[str]:
     names = []
     for k, (family, parameters) in enumerate(zip(layout.families, layout.parameter_names())):
         spec = FAMILIES[family]
-        hoisted = {line.split(" =")[0] for line in spec.setup} if not _setup_in_loop(layout, family, parameters) else set()
+        in_loop = _setup_in_loop(layout, family, parameters)
+        hoisted = set() if in_loop else {line.split(" =")[0] for line in spec.setup}
         names += [name.format(k=k) for name in spec.carried if name not in hoisted]
     return names
 
@@ -313,12 +313,11 @@ def _observation_loop(layout: _Layout) -> list[str]:
 def _block_loops(layout: _Layout, prefix: str) -> list[str]:
     """One block of the reduced form, as two loops over its observations.
 
-    The first is element-wise (vectorised): each observation's log-density,
-    responsibilities and the values its gradient terms need go to buffers of
-    one block. The second, scalar, adds them to the block's sums in
-    observation order. Summing in the first loop would stop LLVM from
-    vectorising it unless it may reorder the sums (``fastmath``), which
-    would make the result depend on the vector width.
+    The first, element-wise (vectorised), puts each observation's log-density,
+    responsibilities and what its gradient terms need in buffers; the second
+    adds them to the block's sums in observation order. Summing in the first
+    would stop LLVM vectorising it unless it may reorder the sums
+    (``fastmath``), which would make results depend on the vector width.
     """
     stored = ["lp", *[f"r{k}" for k in _responsibility_components(layout)]] if layout.wanted else ["lp"]
     stored += _carried(layout)
