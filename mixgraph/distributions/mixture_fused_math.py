@@ -63,6 +63,9 @@ _MANTISSA_BITS = 0x000FFFFFFFFFFFFF
 _ONE_EXPONENT_BITS = 0x3FF0000000000000
 _SMALLEST_NORMAL = 2.2250738585072014e-308
 _TWO_TO_54 = 18014398509481984.0
+# Polynomial coefficients, highest degree first (Horner's scheme)
+_EXP_TAYLOR = tuple(1.0 / math.factorial(degree) for degree in range(13, -1, -1))
+_ATANH_SERIES = tuple(1.0 / (2 * term + 1) for term in range(9, 0, -1))  # 1/19, 1/17, ..., 1/3
 
 
 @intrinsic
@@ -88,26 +91,21 @@ def bits_from_float(typing_context, value):
 
 
 @numba.njit(inline="always", error_model="numpy")
+def _horner(coefficients: tuple, x: float) -> float:
+    """The polynomial with these coefficients (highest degree first) at ``x``."""
+    value = 0.0
+    for coefficient in coefficients:
+        value = value * x + coefficient
+    return value
+
+
+@numba.njit(inline="always", error_model="numpy")
 def exp_nonpositive(x: float) -> float:
     """``exp(x)`` for ``x <= 0``: exactly 1 at 0, 0 below :data:`EXP_UNDERFLOW` and at ``-inf``, NaN at NaN."""
     clamped = EXP_UNDERFLOW if x < EXP_UNDERFLOW else x  # NaN stays NaN
     n = np.floor(clamped * _LOG2_E + 0.5)
     r = (clamped - n * _LN2_HIGH) - n * _LN2_LOW
-    # Taylor polynomial of exp(r), Horner's scheme, from the highest term
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    p = _horner(_EXP_TAYLOR, r)  # the Taylor polynomial of exp(r)
     exponent = np.int64(n if n == n else 0.0)  # NaN would make the conversion undefined
     scale = float_from_bits((exponent + 1023) << 52)
     return 0.0 if x < EXP_UNDERFLOW else p * scale
@@ -124,16 +122,7 @@ def _log_from_bits(s: float, exponent_offset: float) -> float:
     exponent = exponent + 1.0 if above else exponent
     u = (fraction - 1.0) / (fraction + 1.0)
     u2 = u * u
-    # atanh(u) / u - 1 = u^2 (1/3 + u^2 (1/5 + ... + u^2 / 19))
-    q = 1.0 / 19.0
-    q = q * u2 + 1.0 / 17.0
-    q = q * u2 + 1.0 / 15.0
-    q = q * u2 + 1.0 / 13.0
-    q = q * u2 + 1.0 / 11.0
-    q = q * u2 + 1.0 / 9.0
-    q = q * u2 + 1.0 / 7.0
-    q = q * u2 + 1.0 / 5.0
-    q = q * u2 + 1.0 / 3.0
+    q = _horner(_ATANH_SERIES, u2)  # atanh(u) / u - 1 = u^2 q
     return exponent * _LN2_HIGH + (2.0 * u + (2.0 * u * u2 * q + exponent * _LN2_LOW))
 
 

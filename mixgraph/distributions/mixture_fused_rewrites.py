@@ -29,7 +29,7 @@ from mixgraph.distributions.mixture_fused_threads import start_threading_layer
 
 __all__ = ["sum_of_fused_mixture", "merge_fused_mixtures", "CACHE_VERSION"]
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 """Part of the Numba cache key of the kernels; change it when the generated source changes."""
 
 _TRANSPARENT = (Reshape, DimShuffle, SpecifyShape)

@@ -25,27 +25,23 @@ ULP = np.finfo(np.float64).eps
 
 
 @numba.njit
+def _each(function, values):
+    out = np.empty_like(values)
+    for i in range(values.size):
+        out[i] = function(values[i])
+    return out
+
+
 def _exp_all(values):
-    out = np.empty_like(values)
-    for i in range(values.size):
-        out[i] = exp_nonpositive(values[i])
-    return out
+    return _each(exp_nonpositive, values)
 
 
-@numba.njit
 def _log_all(values):
-    out = np.empty_like(values)
-    for i in range(values.size):
-        out[i] = log_positive_normal(values[i])
-    return out
+    return _each(log_positive_normal, values)
 
 
-@numba.njit
 def _log_any(values):
-    out = np.empty_like(values)
-    for i in range(values.size):
-        out[i] = log_nonnegative(values[i])
-    return out
+    return _each(log_nonnegative, values)
 
 
 def test_the_two_parts_of_log_2_add_up_to_it():
