@@ -60,7 +60,7 @@ from mixgraph.pathfinder import fit_pathfinder
 from mixgraph.predictive import compute_log_likelihood, sample_posterior_predictive
 from mixgraph.sampling import ConvergenceWarning, SamplingError, check_convergence, sample
 from mixgraph.sampling_smc import sample_smc
-from mixgraph.executors import FitError, sample_many
+from mixgraph.many_fits import FitError, sample_many
 from mixgraph.moments import mean, variance
 from mixgraph.membership import component_assignments, component_probabilities
 from mixgraph.chain_modes import stack_chains

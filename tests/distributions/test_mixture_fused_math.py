@@ -11,7 +11,6 @@ import pytest
 from scipy import special
 
 from mixgraph.distributions.mixture_fused import serial_kernel
-from mixgraph.distributions.mixture_fused_source import kernel_source
 from mixgraph.distributions.mixture_fused_math import (
     _LN2_HIGH,
     _LN2_LOW,
@@ -20,6 +19,7 @@ from mixgraph.distributions.mixture_fused_math import (
     log_nonnegative,
     log_positive_normal,
 )
+from mixgraph.distributions.mixture_fused_source import BLOCK_SIZE, kernel_source
 
 ULP = np.finfo(np.float64).eps
 
@@ -140,7 +140,7 @@ def test_the_kernel_runs_on_vectors_without_libm_exp_or_a_per_observation_log(fa
 
 
 def test_the_kernel_matches_the_log_sum_exp_of_numpy_and_its_gradient():
-    inputs = _normal_inputs(3 * 4096 + 17)
+    inputs = _normal_inputs(3 * BLOCK_SIZE + 17)
     values, weights, mu0, sigma0, mu1, sigma1 = inputs
     total, *gradients = serial_kernel(("normal", "normal"), (True,) * 5, (1, 2, 3, 4, 5), True)(*inputs)
     terms = np.stack([np.log(weights[0, 0]) + _normal_logpdf(values, mu0, sigma0),
