@@ -39,7 +39,7 @@ from mixgraph.mcmc.kernel import (
     run_chain,
 )
 from mixgraph.mcmc.lazy import FunctionPointer
-from mixgraph.mcmc.mass_matrix import WINDOW_ESTIMATES
+from mixgraph.mcmc.mass_matrix import LOW_RANK_EIGENVALUE_CUTOFF, LOW_RANK_REGULARISATION, WINDOW_ESTIMATES
 from mixgraph.mcmc.options import check_metric_arguments
 from mixgraph.mcmc.schedules import (
     TuningSchedule,
@@ -331,7 +331,8 @@ def run_chains(
     capacity = 0 if metric == "diag" else window_capacity(schedule, adaptation)
     settings = SamplerSettings(int(tune), float(target_accept), int(max_tree_depth), 1000.0,
                                ADAPTATION_MODES[adaptation], 0.05, 10.0, 0.75,
-                               METRIC_KINDS[metric], capacity, 1e-5, 100.0)
+                               METRIC_KINDS[metric], capacity, LOW_RANK_REGULARISATION,
+                               LOW_RANK_EIGENVALUE_CUTOFF)
     schedule = np.ascontiguousarray(np.stack(schedule), dtype=np.bool_)
     generators = chain_generators(seed, chains)
     compile_kernel(metric)  # in this thread, before the workers need it

@@ -35,6 +35,8 @@ from numba import njit
 from mixgraph.mcmc.metrics import Metric, metric_from_eigen
 
 __all__ = [
+    "LOW_RANK_EIGENVALUE_CUTOFF",
+    "LOW_RANK_REGULARISATION",
     "WINDOW_ESTIMATES",
     "DrawWindow",
     "dense_metric_estimate",
@@ -121,6 +123,20 @@ def window_contents(window):
     return draws, grads
 
 
+LOW_RANK_REGULARISATION = 1e-5
+"""nutpie's ``mass_matrix_gamma``: the low-rank estimate's ridge, :math:`\\gamma n I`."""
+
+LOW_RANK_EIGENVALUE_CUTOFF = 2.0
+"""nutpie's ``mass_matrix_eigval_cutoff``: scaled eigenvalues in :math:`[1/c, c]` are dropped.
+
+The value nutpie 0.16.8 samples with (its ``PyNutsSettings.LowRank()`` holds
+2.0, nuts-rs's ``LowRankSettings::default``), although its ``sample``
+docstring says 100. With 100, even a 2-D posterior correlation of 0.999
+(scaled eigenvalues 44.7 and 1/44.7) is dropped and the metric is the
+diagonal one.
+"""
+
+
 @njit(nogil=True, cache=True, error_model="numpy")
 def _centred(values):
     """``values`` minus its column means."""
@@ -196,8 +212,8 @@ def _diagonal_scale(centred_draws, centred_grads, previous_scale):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def low_rank_metric_estimate(draws, grads, previous_scale, regularisation=1e-5,
-                             eigenvalue_cutoff=100.0):
+def low_rank_metric_estimate(draws, grads, previous_scale, regularisation=LOW_RANK_REGULARISATION,
+                             eigenvalue_cutoff=LOW_RANK_EIGENVALUE_CUTOFF):
     """nutpie's low-rank-modified diagonal metric from ``draws`` and ``grads`` (n, dim).
 
     Parameters
@@ -210,7 +226,7 @@ def low_rank_metric_estimate(draws, grads, previous_scale, regularisation=1e-5,
         ``mass_matrix_gamma``, 1e-5).
     eigenvalue_cutoff : float
         :math:`c`: eigenvalues in :math:`[1/c, c]` are dropped (nutpie's
-        ``mass_matrix_eigval_cutoff``, 100).
+        ``mass_matrix_eigval_cutoff``, 2).
 
     Returns
     -------
