@@ -204,7 +204,7 @@ def _selected_paths(paths, summaries, prune_margin, merge_optima):
 
 
 def _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_iterations, prune_margin,
-               pooled_draws, relative_tolerance, merge_optima, threads):
+               pooled_draws, relative_tolerance, merge_optima, threads, pooled_draws_per_optimum=None):
     arguments = (compiled.logp_fn, compiled.float_data, compiled.int_data)
     num_paths, dim = starts.shape
     path_rngs = rng.spawn(num_paths)  # one stream per path: the same results on any number of threads
@@ -220,10 +220,13 @@ def _run_paths(compiled, starts, rng, num_draws_per_path, num_elbo_draws, max_it
                         paths, path_rngs)
     stages.done("final elbo", num_elbo_draws * sum(len(path.positions) > 1 for path in paths) if summaries else 0)
     kept, representative = _selected_paths(paths, summaries, prune_margin, merge_optima)
+    chosen = [path for path in range(num_paths) if kept[path] and representative[path] == path]
     if pooled_draws is not None:
         # The pool PSIS smooths and resamples keeps its size however many paths are kept.
-        num_draws_per_path = -(-int(pooled_draws) // max(int(np.count_nonzero(kept)), 1))
-    chosen = [path for path in range(num_paths) if kept[path] and representative[path] == path]
+        pool = int(pooled_draws)
+        if pooled_draws_per_optimum is not None:
+            pool = min(pool, int(pooled_draws_per_optimum) * max(len(chosen), 1))
+        num_draws_per_path = -(-pool // max(int(np.count_nonzero(kept)), 1))
     fits = run(lambda path: best_approximation(*arguments, paths[path], path_rngs[path], num_elbo_draws), chosen)
     stages.done("path elbos", sum(evaluations for _, _, evaluations in fits))
     approximations = [None] * num_paths
@@ -244,7 +247,8 @@ def multi_path(compiled, starts: np.ndarray, rng: np.random.Generator, num_draws
                num_draws_per_path: int, num_elbo_draws: int = 10, max_iterations: int = 1000,
                replace: bool = True, prune_margin: float | None = None,
                pooled_draws: int | None = None, relative_tolerance: float = RELATIVE_TOLERANCE,
-               merge_optima: bool = False, threads: int = 1) -> MultiPathResult:
+               merge_optima: bool = False, threads: int = 1,
+               pooled_draws_per_optimum: int | None = None) -> MultiPathResult:
     """Pathfinder's Algorithm 2: one path per row of ``starts``, draws pooled and resampled.
 
     Parameters
@@ -283,6 +287,10 @@ def multi_path(compiled, starts: np.ndarray, rng: np.random.Generator, num_draws
         (default): every path gets its own, as the paper.
     threads : int
         Paths run concurrently on this many threads (the results do not depend on it).
+    pooled_draws_per_optimum : int, optional
+        With ``pooled_draws``: the pool is at most this many draws per distinct
+        approximation kept (after merging), so that paths which all end at one
+        optimum pay for one approximation's draws, not ``pooled_draws``.
 
     Raises
     ------
@@ -291,7 +299,7 @@ def multi_path(compiled, starts: np.ndarray, rng: np.random.Generator, num_draws
     """
     draws, logp, logq, path_index, elbos, variances, representative, stages = _run_paths(
         compiled, np.asarray(starts, dtype=np.float64), rng, num_draws_per_path, num_elbo_draws, max_iterations,
-        prune_margin, pooled_draws, relative_tolerance, merge_optima, threads)
+        prune_margin, pooled_draws, relative_tolerance, merge_optima, threads, pooled_draws_per_optimum)
     log_weights, pareto_k = psis_log_weights(logp - logq)
     if not np.any(np.isfinite(log_weights)):
         listed = [f"{elbo:.4g}" for elbo in elbos]

@@ -64,6 +64,24 @@ def test_merged_paths_keep_the_pooled_draws_distribution_across_modes():
         assert abs(share - expected) < 4 * np.sqrt(expected * (1 - expected) / 8000)
 
 
+
+def test_the_pool_is_capped_per_distinct_optimum():
+    # One optimum (the Gaussian): 6 merged paths share 100 draws, not 400. Two optima (masses 0.99 and
+    # 0.01, six paths and two): 2 x 100. The draws still weigh the modes by their masses: the minor
+    # mode's share of the pooled weight stays 2 * 0.01 / (6 * 0.99 + 2 * 0.01).
+    options = dict(num_draws=4, num_draws_per_path=0, num_elbo_draws=4, pooled_draws=400, merge_optima=True,
+                   relative_tolerance=1e-7, replace=False)
+    starts = np.random.default_rng(11).normal(0.0, 3.0, size=(6, 3))
+    capped = multi_path(GAUSSIAN, starts, np.random.default_rng(1), pooled_draws_per_optimum=100, **options)
+    uncapped = multi_path(GAUSSIAN, starts, np.random.default_rng(1), **options)
+    assert capped.costs["draws"][0] == 6 * 17 and uncapped.costs["draws"][0] == 6 * 67  # ceil(100 / 6), ceil(400 / 6)
+    target = Compiled(two_mode_logp, np.array([0.99, 0.01, 4.0]), NO_INTS)
+    starts = np.concatenate([np.random.default_rng(3).normal(-4.0, 0.5, (6, 2)),
+                             np.random.default_rng(4).normal(4.0, 0.5, (2, 2))])
+    two = multi_path(target, starts, np.random.default_rng(5), pooled_draws_per_optimum=100, **options)
+    assert len(np.unique(two.representative)) == 2 and two.costs["draws"][0] == 8 * 25  # ceil(200 / 8)
+    assert np.all(two.draws[:, 0] < 0.0)  # the four starts come from the mode with the mass
+
 def test_threads_give_the_serial_result(monkeypatch):
     import mixgraph.init.multipath as multipath
 
