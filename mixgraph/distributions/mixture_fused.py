@@ -10,6 +10,7 @@ logp + gradient of a 2-component normal mixture makes about a dozen passes
 over ``N``-sized temporaries (``benchmarks/README.md``).
 
 Here a mixture of univariate components from a known family (normal,
+Student's t,
 Poisson, point mass; so also the zero-inflated Poisson) becomes one op,
 :class:`FusedMixtureLogp`, whose Numba kernel makes one pass over the
 observations (see :mod:`mixture_fused_source`). The choice is made when the
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 from collections.abc import Iterator, Sequence
 
 import numba
@@ -59,12 +61,13 @@ from mixgraph.distributions.mixture_fused_threads import (
 )
 from mixgraph.distributions.mixture_op import WEIGHT_SUM_TOLERANCE, MixtureRV, safe_log, valid_weights
 from mixgraph.logprob import check_parameters, parameter_conditions
+from mixgraph.numba_special import digamma
 from mixgraph.math import logsumexp
 from mixgraph.registry import LOGP
 
 __all__ = [
     "FusedMixtureLogp", "fused_mixture_logp", "generic_mixture_logp", "generic_only", "python_kernel", "serial_kernel",
-    "FAMILY_OPS", "PARALLEL_THRESHOLD", "parallel_threshold",
+    "FAMILY_OPS", "PARALLEL_THRESHOLD", "parallel_threshold", "source_version",
 ]
 
 #: One op instance per supported component family (their log-densities rebuild the generic graph).
@@ -72,10 +75,13 @@ FAMILY_OPS = {
     "normal": random_ops.normal,
     "poisson": random_ops.poisson,
     "dirac_delta": DiracDeltaRV(),
+    "student_t": random_ops.t,
 }
 _FAMILY_OF_TYPE = {type(op): name for name, op in FAMILY_OPS.items()}
 
 LOG_SQRT_2PI = 0.5 * float(np.log(2.0 * np.pi))
+
+_DIGAMMA = numba.njit(digamma, cache=True, error_model="numpy")  # Student's t: d/dnu, once per call when nu is shared
 
 _STATE = {"enabled": True}
 
@@ -95,7 +101,7 @@ def kernel_namespace() -> dict:
     """The globals a generated kernel reads (plain constants and modules, so that Numba caches it)."""
     return {"math": __import__("math"), "np": np, "numba": numba, "LOG_SQRT_2PI": LOG_SQRT_2PI,
             "WEIGHT_SUM_TOLERANCE": WEIGHT_SUM_TOLERANCE, "exp_nonpositive": exp_nonpositive,
-            "log_positive_normal": log_positive_normal, "log_nonnegative": log_nonnegative}
+            "log_positive_normal": log_positive_normal, "log_nonnegative": log_nonnegative, "digamma": _DIGAMMA}
 
 
 def _block_kernel(families: tuple, shared: tuple, wanted: tuple, reduce: bool, block_loop: str):
@@ -114,6 +120,21 @@ def _compiled_blocks(families: tuple, shared: tuple, wanted: tuple, reduce: bool
             _block_kernel(families, shared, wanted, reduce, "numba.prange"))
     return numba.njit(fastmath=False, nogil=True, error_model="numpy")(
         _block_kernel(families, shared, wanted, reduce, "range"))
+
+
+def source_version(families: tuple, shared: tuple, wanted: tuple, reduce: bool) -> int:
+    """An integer that changes with the kernel's generated source and the arithmetic it inlines.
+
+    Added to the disk-cache key of the op, so that a changed family template or
+    math helper cannot load a kernel compiled from the old source.
+    """
+    import inspect
+
+    from mixgraph.distributions import mixture_fused_math
+
+    parts = [kernel_source(families, shared, wanted, reduce, loop) for loop in ("range", "numba.prange")]
+    parts.append(inspect.getsource(mixture_fused_math))
+    return int.from_bytes(hashlib.sha256("\n".join(parts).encode()).digest()[:6], "big")
 
 
 @functools.lru_cache(maxsize=None)
@@ -360,8 +381,8 @@ def _components(op: MixtureRV, groups: list, count: int) -> list[tuple[str, list
 def fused_mixture_logp(op: MixtureRV, value: TensorVariable, parameters: Sequence) -> TensorVariable | None:
     """The fused per-observation log-density of a mixture, or None where the generic graph stays.
 
-    Applies to univariate mixtures whose components are all normal, Poisson
-    or point masses, with a static number of components and parameters that
+    Applies to univariate mixtures whose components are all normal, Student's
+    t, Poisson or point masses, with a static number of components and parameters that
     are either shared by every observation or broadcast to the value's shape.
     """
     if not _STATE["enabled"] or op.ndim_supp != 0:

@@ -24,12 +24,12 @@ from pytensor.tensor.math import Sum
 from pytensor.tensor.rewriting.basic import register_canonicalize, register_specialize
 from pytensor.tensor.shape import Reshape, SpecifyShape
 
-from mixgraph.distributions.mixture_fused import FusedMixtureLogp, python_function
+from mixgraph.distributions.mixture_fused import FusedMixtureLogp, python_function, source_version
 from mixgraph.distributions.mixture_fused_threads import start_threading_layer
 
 __all__ = ["sum_of_fused_mixture", "merge_fused_mixtures", "CACHE_VERSION"]
 
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 """Part of the Numba cache key of the kernels; change it when the generated source changes."""
 
 _TRANSPARENT = (Reshape, DimShuffle, SpecifyShape)
@@ -105,4 +105,5 @@ def numba_funcify_fused_mixture(op, node=None, **kwargs):
     """The generated one-pass kernel of ``op``, jitted for PyTensor's Numba backend."""
     start_threading_layer()  # before any cached caller of the parallel kernel loads (see its docstring)
     kernel = python_function(op.families, op.shared, op.wanted, op.reduce, op.parallel_threshold)
-    return numba_basic.numba_njit(kernel, error_model="numpy"), CACHE_VERSION
+    version = CACHE_VERSION * 2**48 + source_version(op.families, op.shared, op.wanted, op.reduce)
+    return numba_basic.numba_njit(kernel, error_model="numpy"), version

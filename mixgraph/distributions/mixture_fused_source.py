@@ -18,15 +18,16 @@ element-wise one into buffers of one block (each observation's ``logp``,
 and log are arithmetic (:mod:`mixture_fused_math`), not libm calls; then one
 that adds them to the block's sums in observation order.
 
-A *family* describes one kind of component: its parameters, the conditions
-that make them valid (else the whole log-density is ``-inf``, as
-``check_parameters`` does for the generic graph), and source lines for its
-log-density and its partial derivatives.
+Each component family (:mod:`mixture_fused_families`) gives its parameters,
+the conditions that make them valid, and source lines for its log-density
+and its partial derivatives.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
+
+from mixgraph.distributions.mixture_fused_families import FAMILIES, Family
 
 __all__ = ["Family", "FAMILIES", "kernel_source", "KERNEL_NAME", "BLOCK_SIZE"]
 
@@ -36,51 +37,6 @@ BLOCK_SIZE = 4096
 """Observations per block of a reduced kernel: the unit of work of a thread, and of the fixed-order sum."""
 
 
-class Family(NamedTuple):
-    """Code templates of one component family (``{p0}``, ``{p1}``: its parameters' expressions)."""
-
-    parameters: tuple[str, ...]
-    differentiable: tuple[bool, ...]  # which parameters carry a gradient
-    continuous: bool  # whether the value carries a gradient
-    conditions: tuple[str, ...]  # per parameter: validity of one entry ``{e}``, or ""
-    setup: tuple[str, ...]  # lines from the parameters, before the loop if they are shared
-    logp: tuple[str, ...]  # lines that set ``l{k}`` from ``x`` (and ``lf``, the log-factorial)
-    partials: tuple[str, ...]  # per parameter: ``d l / d parameter`` (a multiple of nothing), or ""
-    value_partial: str  # ``d l / d x``, or ""
-    carried: tuple[str, ...] = ()  # names set by ``setup`` or ``logp`` that the partials read
-
-
-NORMAL = Family(
-    parameters=("mu", "sigma"), differentiable=(True, True), continuous=True,
-    conditions=("", "{e} > 0.0"),
-    setup=("ls{k} = math.log({p1})", "is{k} = 1.0 / {p1}"),
-    logp=("z{k} = (x - {p0}) * is{k}", "l{k} = -0.5 * z{k} * z{k} - ls{k} - LOG_SQRT_2PI"),
-    partials=("z{k} * is{k}", "(z{k} * z{k} - 1.0) * is{k}"),
-    value_partial="-z{k} * is{k}",
-    carried=("z{k}", "is{k}"),
-)
-
-POISSON = Family(
-    parameters=("mu",), differentiable=(True,), continuous=False,
-    conditions=("{e} >= 0.0",),
-    setup=("lm{k} = math.log({p0}) if {p0} > 0.0 else -math.inf",),
-    logp=(
-        "if x < 0.0:", "    l{k} = -math.inf", "elif x == 0.0:", "    l{k} = -{p0}",
-        "else:", "    l{k} = x * lm{k} - {p0} - lf",
-    ),
-    # d/dmu (x log mu - mu) = x / mu - 1; at x = 0 the first term is 0 (also at mu = 0)
-    partials=("((x / {p0}) if x > 0.0 else 0.0) - 1.0",),
-    value_partial="",
-)
-
-DIRAC_DELTA = Family(
-    parameters=("c",), differentiable=(False,), continuous=False,
-    conditions=("",), setup=(),
-    logp=("l{k} = 0.0 if x == {p0} else -math.inf",),
-    partials=("",), value_partial="",
-)
-
-FAMILIES = {"normal": NORMAL, "poisson": POISSON, "dirac_delta": DIRAC_DELTA}
 
 
 def _indent(lines, depth: int) -> list[str]:

@@ -63,6 +63,10 @@ def _zip(psi, mu):
     return mg.ZeroInflatedPoisson.dist(psi=psi, mu=mu)
 
 
+def _student_t_and_normal(w, nu, mu, sigma):
+    return mg.Mixture.dist(w=w, comp_dists=[mg.StudentT.dist(nu=nu, mu=mu, sigma=sigma), mg.Normal.dist(0.0, sigma)])
+
+
 def _per_observation_weights(logit, mu):
     weights = pt.special.softmax(pt.stack([logit * pt.ones(N), pt.zeros(N)], axis=-1), axis=-1)
     return mg.NormalMixture.dist(w=weights, mu=mu, sigma=pt.ones(2))
@@ -95,6 +99,13 @@ CASES = [
     Case("ZeroInflatedPoisson regression", {"psi": (), "mu": (N,)}, _zip,
          ({"psi": 0.7, "mu": np.linspace(0.5, 6.0, N)}, {"psi": 0.7, "mu": np.r_[0.0, np.linspace(0.5, 6.0, N - 1)]}),
          COUNT_VALUES),
+    Case("StudentT and Normal", {"w": (2,), "nu": (), "mu": (), "sigma": ()}, _student_t_and_normal,
+         ({"w": [0.3, 0.7], "nu": 3.5, "mu": 0.4, "sigma": 1.3},
+          {"w": [0.5, 0.5], "nu": 0.3, "mu": -2.0, "sigma": 0.2},  # heavy tails, far observations
+          {"w": [1.0, 0.0], "nu": 40.0, "mu": 1.0, "sigma": 2.0},
+          {"w": [0.3, 0.7], "nu": 0.0, "mu": 0.4, "sigma": 1.3},  # invalid nu
+          {"w": [0.3, 0.7], "nu": 3.5, "mu": 0.4, "sigma": -1.0}),  # invalid sigma
+         REAL_VALUES, latent_value=True, invalid=(3, 4)),
     Case("per-observation weights", {"logit": (), "mu": (2,)}, _per_observation_weights,
          ({"logit": 0.3, "mu": [-1.0, 1.0]}, {"logit": -40.0, "mu": [-1.0, 1.0]}),
          REAL_VALUES, latent_value=True),
@@ -185,8 +196,8 @@ def _unsupported_cases():
     wide = pt.dmatrix("wide", shape=(3, None))
     w_any, mu_any = pt.dvector("w_any"), pt.dvector("mu_any")
     return {
-        "a StudentT component": (mg.Mixture.dist(w=w, comp_dists=[mg.StudentT.dist(nu=3.0, mu=0.0, sigma=sigma),
-                                                                   mg.Normal.dist(0.0, sigma)]), value, [w, sigma]),
+        "a Laplace component": (mg.Mixture.dist(w=w, comp_dists=[mg.Laplace.dist(mu=0.0, b=sigma),
+                                                                  mg.Normal.dist(0.0, sigma)]), value, [w, sigma]),
         "a parameter that broadcasts the value up": (
             mg.Mixture.dist(w=w, comp_dists=[mg.Normal.dist(wide, sigma), mg.Normal.dist(0.0, sigma)]),
             value, [w, sigma, wide]),
@@ -312,3 +323,21 @@ def test_compiled_model_uses_the_fused_op_matches_generic_and_loads_from_disk(fr
     assert first["warnings"] == [] and second["warnings"] == []
     assert second["logp"] == first["logp"]
     assert second["cache_hits"] == 1 and second["cache_misses"] == 0
+
+
+def test_the_disk_cache_key_follows_the_generated_source(monkeypatch):
+    # A changed family template must not load a kernel compiled from the old source: the op's cache
+    # key includes a hash of its generated source (and of the inlined arithmetic).
+    from mixgraph.distributions import mixture_fused_families
+    from mixgraph.distributions.mixture_fused import source_version
+
+    layout = (("student_t", "normal"), (True,) * 6, (1, 2), True)
+    before = source_version(*layout)
+    assert before == source_version(*layout)
+    assert before != source_version(("normal", "normal"), (True,) * 5, (1, 2), True)
+    template = mixture_fused_families.STUDENT_T
+    changed = template._replace(partials=("0.0",) + template.partials[1:])
+    monkeypatch.setitem(mixture_fused_families.FAMILIES, "student_t", changed)
+    assert source_version(*layout) != before
+    monkeypatch.undo()
+    assert source_version(*layout) == before
