@@ -35,7 +35,6 @@ from numba import njit
 from mixgraph.mcmc.metrics import Metric, metric_from_eigen
 
 __all__ = [
-    "DENSE_MIN_DRAWS",
     "LOW_RANK_EIGENVALUE_CUTOFF",
     "LOW_RANK_REGULARISATION",
     "WINDOW_ESTIMATES",
@@ -126,9 +125,6 @@ def window_contents(window):
 
 LOW_RANK_REGULARISATION = 1e-5
 """nutpie's ``mass_matrix_gamma``: the low-rank estimate's ridge, :math:`\\gamma n I`."""
-
-DENSE_MIN_DRAWS = 40
-"""The dense metric is the draws' covariance from a window of this many draws on (the low-rank estimate before)."""
 
 LOW_RANK_EIGENVALUE_CUTOFF = 2.0
 """nutpie's ``mass_matrix_eigval_cutoff``: scaled eigenvalues in :math:`[1/c, c]` are dropped.
@@ -261,16 +257,7 @@ def low_rank_metric_estimate(draws, grads, previous_scale, regularisation=LOW_RA
 # (draws, grads, previous_scale, regularisation, eigenvalue_cutoff) -> Metric.
 @njit(nogil=True, cache=True, error_model="numpy")
 def dense_window_estimate(draws, grads, previous_scale, regularisation, eigenvalue_cutoff):
-    """:func:`dense_metric_estimate` of ``draws``; from a short window, :func:`low_rank_metric_estimate`.
-
-    A covariance from fewer than :data:`DENSE_MIN_DRAWS` draws is noisy (the
-    early windows of nutpie's schedule hold 10 to 20); the low-rank estimate
-    also uses the gradients, which for a Gaussian give the covariance without
-    sampling noise in the span of the draws, and keeps only its strong
-    directions.
-    """
-    if draws.shape[0] < DENSE_MIN_DRAWS:
-        return low_rank_metric_estimate(draws, grads, previous_scale, regularisation, eigenvalue_cutoff)
+    """:func:`dense_metric_estimate` of ``draws`` (the other arguments are unused)."""
     return dense_metric_estimate(draws)
 
 

@@ -8,11 +8,7 @@ from mcmc_targets import NO_INTS, dense_gaussian_data, gaussian_dense_logp
 from mixgraph.mcmc import run_chains
 from mixgraph.mcmc.options import DENSE_METRIC_LIMIT, check_metric_arguments, resolve_metric
 from mixgraph.mcmc.mass_matrix import (
-    DENSE_MIN_DRAWS,
-    LOW_RANK_EIGENVALUE_CUTOFF,
-    LOW_RANK_REGULARISATION,
     dense_metric_estimate,
-    dense_window_estimate,
     low_rank_metric_estimate,
     spd_geometric_mean,
     window_contents,
@@ -145,21 +141,6 @@ def test_low_rank_estimate_recovers_a_known_covariance(dim):
     overlap = np.abs(metric.vectors.T @ extreme)
     assert np.all(overlap.max(axis=0) > 0.99)
 
-
-
-@pytest.mark.parametrize("count", [DENSE_MIN_DRAWS - 1, DENSE_MIN_DRAWS])
-def test_dense_window_estimate_is_the_low_rank_one_from_a_short_window(count):
-    # Below DENSE_MIN_DRAWS draws the dense metric is the low-rank estimate (draws and gradients),
-    # from DENSE_MIN_DRAWS on Stan's regularised covariance of the draws.
-    covariance = correlated_covariance(3, seed=3)
-    draws = np.random.default_rng(8).multivariate_normal(np.zeros(3), covariance, size=count)
-    grads = -draws @ np.linalg.inv(covariance)
-    window = inverse_mass_matrix(dense_window_estimate(draws, grads, np.ones(3), LOW_RANK_REGULARISATION,
-                                                       LOW_RANK_EIGENVALUE_CUTOFF))
-    low_rank = inverse_mass_matrix(low_rank_metric_estimate(draws, grads, np.ones(3)))
-    dense = inverse_mass_matrix(dense_metric_estimate(draws))
-    assert not np.allclose(low_rank, dense, rtol=1e-3)
-    np.testing.assert_allclose(window, low_rank if count < DENSE_MIN_DRAWS else dense, rtol=1e-10)
 
 def test_window_keeps_the_background_at_a_switch():
     window = window_init(5, 1)
