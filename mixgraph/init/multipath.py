@@ -5,7 +5,7 @@ single-path Pathfinder (:mod:`mixgraph.init.pathfinder_path`) from many
 dispersed starts; the draws of all paths get importance weights
 ``log p - log q``, smoothed by Pareto-smoothed importance sampling (Vehtari,
 Simpson, Gelman, Yao and Gabry 2024, "Pareto smoothed importance sampling",
-JMLR 25(72); ArviZ's ``psislw``), and are resampled. A path stuck in a minor
+JMLR 25(72); :mod:`mixgraph.init.psis`), and are resampled. A path stuck in a minor
 mode fits that mode, so its draws' weights are proportional to the mode's
 mass: resampling keeps the modes that carry the mass.
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import os
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from mixgraph.init.lbfgs_numba import path_kernels
 from mixgraph.init.path_selection import merged_optima, pruning_threshold
+from mixgraph.init.psis import pareto_smoothed_log_weights
 from mixgraph.init.pathfinder_path import (
     RELATIVE_TOLERANCE, approximation_draws, best_approximation, final_elbo, lbfgs_path, target_logps,
 )
@@ -84,22 +84,17 @@ class MultiPathResult(NamedTuple):
 
 
 def psis_log_weights(log_ratios: np.ndarray) -> tuple[np.ndarray, float]:
-    """Normalised Pareto-smoothed log weights and the Pareto k (ArviZ's ``psislw``).
+    """Normalised Pareto-smoothed log weights and the Pareto k (:mod:`mixgraph.init.psis`).
 
     Non-finite ratios (draws outside the support) get weight zero and take
     no part in the tail fit.
     """
-    import arviz
-
     log_ratios = np.asarray(log_ratios, dtype=np.float64)
     finite = np.isfinite(log_ratios)
     log_weights = np.full(log_ratios.shape, -np.inf)
     if finite.sum() == 0:
         return log_weights, np.inf
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        smoothed, pareto_k = arviz.psislw(log_ratios[finite] - np.max(log_ratios[finite]))
-    log_weights[finite] = smoothed
+    log_weights[finite], pareto_k = pareto_smoothed_log_weights(log_ratios[finite])
     return log_weights, float(pareto_k)
 
 
