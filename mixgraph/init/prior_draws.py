@@ -19,13 +19,20 @@ from mixgraph import validation
 from mixgraph.compile import FlatLayout, structure_key
 from mixgraph.forward import compile_forward_function
 from mixgraph.registry import distribution_parameters
-from mixgraph.transforms import OrderedTransform
+from mixgraph.transforms import Chain, OrderedTransform
 
 __all__ = ["PriorDrawError", "prior_draw_stream", "unconstrained_prior_draws"]
 
 
 class PriorDrawError(ValueError):
     """A free variable's prior cannot be drawn from (e.g. ``Flat``)."""
+
+
+def _orders_values(transform: Any) -> bool:
+    """True for the ordered transform, alone or inside a chain (``Chain([log, ordered])`` for positive values)."""
+    if isinstance(transform, Chain):
+        return any(_orders_values(part) for part in transform.transforms)
+    return isinstance(transform, OrderedTransform)
 
 
 def _unconstrained_outputs(model: Any, layout: FlatLayout) -> list:
@@ -35,10 +42,12 @@ def _unconstrained_outputs(model: Any, layout: FlatLayout) -> list:
         rv = by_value[name]
         transform = model.rvs_to_transforms[rv]
         value = rv
-        if isinstance(transform, OrderedTransform):
+        if _orders_values(transform):
             # The prior restricted to increasing values: sorting the draws along the
             # last axis gives it exactly for exchangeable entries (and an ordered,
-            # finite start otherwise); unsorted draws have no ordered image.
+            # finite start otherwise); unsorted draws have no ordered image. In a
+            # chain the transforms before the ordered one (log, log-odds, interval)
+            # are increasing, so they keep sorted values sorted.
             value = pt.sort(rv, axis=-1)
         if transform is not None:
             value = transform.forward(value, *distribution_parameters(rv))

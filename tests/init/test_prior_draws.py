@@ -63,6 +63,19 @@ def test_ordered_variables_are_drawn_sorted_so_that_every_draw_is_finite():
     assert stats.kstest(largest, lambda x: stats.norm(0.0, 10.0).cdf(x) ** 4).pvalue > 0.01
 
 
+def test_positive_ordered_variables_are_drawn_sorted_through_the_log_and_ordered_chain():
+    # Exponential's log transform chained with ordered (lam_log_ordered__): unsorted draws of 4
+    # rates have no image, and were 23 in 24 of the draws before the chain was looked into.
+    with mg.Model() as model:
+        mg.Exponential("lam", 0.1, shape=4, transform=mg.transforms.ordered, initval=np.arange(1.0, 5.0))
+    layout = _layout(model)
+    assert layout.names == ("lam_log_ordered__",)
+    draws = unconstrained_prior_draws(model, layout, 2000, random_seed=6)
+    assert np.all(np.isfinite(draws))
+    # the first entry is log of the smallest of 4 iid Exponential(0.1) draws: Exponential(0.4)
+    assert stats.kstest(np.exp(draws[:, 0]), stats.expon(scale=1 / 0.4).cdf).pvalue > 0.01
+
+
 def test_the_prior_function_is_compiled_once_per_model_and_reseeded_at_each_use():
     with mg.Model() as model:
         scale = mg.HalfNormal("scale", 1.0)
