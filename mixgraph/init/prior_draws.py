@@ -35,19 +35,28 @@ def _orders_values(transform: Any) -> bool:
     return isinstance(transform, OrderedTransform)
 
 
-def _unconstrained_outputs(model: Any, layout: FlatLayout) -> list:
+def _exchangeable(rv: Any) -> bool:
+    """True when every parameter is constant along the variable's last axis (given the other parameters)."""
+    return all(parameter.type.ndim == 0 or parameter.type.broadcastable[-1]
+               for parameter in distribution_parameters(rv))
+
+
+def _unconstrained_outputs(model: Any, layout: FlatLayout, exact: bool) -> list:
     by_value = {model.rvs_to_values[rv].name: rv for rv in model.free_RVs}
     outputs = []
     for name in layout.names:
         rv = by_value[name]
         transform = model.rvs_to_transforms[rv]
         value = rv
-        if _orders_values(transform):
-            # The prior restricted to increasing values: sorting the draws along the
-            # last axis gives it exactly for exchangeable entries (and an ordered,
-            # finite start otherwise); unsorted draws have no ordered image. In a
-            # chain the transforms before the ordered one (log, log-odds, interval)
-            # are increasing, so they keep sorted values sorted.
+        if _orders_values(transform) and (_exchangeable(rv) or not exact):
+            # The prior restricted to increasing values. For exchangeable entries
+            # (parameters constant along the last axis) it is the law of the sorted
+            # draws; otherwise it is not, and only the draws that happen to be sorted
+            # have an ordered image (the others are not finite, and callers drop
+            # them), which is exact, as SMC's particles must be (``exact=False``
+            # sorts them anyway: dispersed, finite starts for an optimiser). In a chain the
+            # transforms before the ordered one (log, log-odds, interval) are
+            # increasing, so they keep sorted values sorted.
             value = pt.sort(rv, axis=-1)
         if transform is not None:
             value = transform.forward(value, *distribution_parameters(rv))
@@ -55,7 +64,7 @@ def _unconstrained_outputs(model: Any, layout: FlatLayout) -> list:
     return outputs
 
 
-def _prior_function(model: Any, layout: FlatLayout) -> Any:
+def _prior_function(model: Any, layout: FlatLayout, exact: bool) -> Any:
     """The compiled forward function of the unconstrained prior draws, kept on the model.
 
     Compiled once per model structure (as :func:`mixgraph.compile.compile_numba_logp`
@@ -63,9 +72,9 @@ def _prior_function(model: Any, layout: FlatLayout) -> Any:
     do not compile it again; its generators are re-seeded at every use.
     """
     cache = model.__dict__.setdefault("_prior_draws_cache", {})
-    key = structure_key(model, layout, True)
+    key = (structure_key(model, layout, True), exact)
     if key not in cache:
-        cache[key] = compile_forward_function(_unconstrained_outputs(model, layout))
+        cache[key] = compile_forward_function(_unconstrained_outputs(model, layout, exact))
     return cache[key]
 
 
@@ -77,12 +86,17 @@ def _seed_generators(function: Any, random_seed: Any) -> None:
         generator.set_value(np.random.default_rng(seed), borrow=True)
 
 
-def prior_draw_stream(model: Any, layout: FlatLayout, random_seed: Any = None) -> Callable[[int], np.ndarray]:
+def prior_draw_stream(model: Any, layout: FlatLayout, random_seed: Any = None,
+                      exact: bool = True) -> Callable[[int], np.ndarray]:
     """A function ``draw(count)`` giving the next ``count`` joint prior draws, unconstrained and flat.
 
     The generators are seeded once, so that successive calls continue one
     stream: ``draw(16)`` then ``draw(48)`` give the rows of
     ``unconstrained_prior_draws(..., 64, random_seed)``.
+
+    With ``exact=False`` an ordered variable whose entries have different
+    priors is drawn sorted too: not its prior restricted to increasing values,
+    but a finite start for every draw (the optimiser's starts need no more).
 
     Raises
     ------
@@ -90,7 +104,7 @@ def prior_draw_stream(model: Any, layout: FlatLayout, random_seed: Any = None) -
         If some free variable's prior has no random draws (see :func:`unconstrained_prior_draws`).
     """
     try:
-        function = _prior_function(model, layout)
+        function = _prior_function(model, layout, exact)
     except NotImplementedError as error:
         raise _no_prior_draws(error) from error
     _seed_generators(function, random_seed)

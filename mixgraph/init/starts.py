@@ -108,7 +108,7 @@ def dispersed_starts(model: Any, compiled: CompiledLogp, count: int, seed: Any) 
     PathfinderFailure
         When fewer than one draw in ``4 * count`` tries is finite.
     """
-    draw = prior_draw_stream(model, compiled.layout, seed)
+    draw = prior_draw_stream(model, compiled.layout, seed, exact=False)
     finite = np.zeros((0, compiled.layout.size))
     for batch in (count, 3 * count):
         draws = draw(batch)
