@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["batch_logps", "last_iterate", "path_elbos"]
+__all__ = ["batch_logps", "path_elbos"]
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -162,15 +162,23 @@ def _push_pair(positions, gradients, index, step_rows, change_rows, stored, alph
 @njit(nogil=True, cache=True, error_model="numpy")
 def path_elbos(logp_fn, float_data, int_data, positions, gradients, standard, history, curvature_epsilon,
                first_index):
-    """The ELBO of the approximation at every iterate after the start (Algorithm 1, lines 4-12).
+    """The ELBO of the approximation at every iterate after the start (Algorithm 1, lines 4-12), and
+    the variances of the approximation at the last iterate.
 
     The same bookkeeping as :func:`pathfinder_path._approximations_along`:
     a pair is kept when ``s @ z > curvature_epsilon * z @ z``, at most
     ``history`` pairs, oldest first. ``-inf`` where no approximation exists,
-    and before iterate ``first_index`` (1: every iterate; ``count - 1``: the last alone).
+    and before iterate ``first_index`` (1: every iterate; ``count - 1``: the
+    last alone, Pathfinder's final ELBO). The variances are
+    ``diag(Sigma) = alpha (1 + diag(Q (L L^T - I) Q^T))`` (Algorithm 4's
+    factors), NaN when the last iterate has no usable approximation.
+
+    One kernel serves both uses: a second one for the last iterate (as
+    before) cost 8 s more of compilation on a fresh install.
     """
     count, dim = positions.shape
     elbos = np.full(max(count - 1, 0), -np.inf)
+    variances = np.full(dim, np.nan)
     alpha = np.ones(dim)
     step_rows = np.zeros((history, dim))
     change_rows = np.zeros((history, dim))
@@ -186,35 +194,7 @@ def path_elbos(logp_fn, float_data, int_data, positions, gradients, standard, hi
         if usable and np.all(np.isfinite(mean)):
             elbos[index - 1] = _elbo(logp_fn, float_data, int_data, mean, np.sqrt(alpha), q_factor, cholesky,
                                      log_determinant, standard)
-    return elbos
-
-
-@njit(nogil=True, cache=True, error_model="numpy")
-def last_iterate(logp_fn, float_data, int_data, positions, gradients, standard, history, curvature_epsilon):
-    """The ELBO of the approximation at the path's last iterate and that approximation's variances.
-
-    ``(-inf, NaN)`` when the path has no iterate after its start or no usable
-    approximation there. The variances are ``diag(Sigma) = alpha (1 + diag(Q (L L^T - I) Q^T))``
-    (Algorithm 4's factors).
-    """
-    count, dim = positions.shape
-    alpha = np.ones(dim)
-    step_rows = np.zeros((history, dim))
-    change_rows = np.zeros((history, dim))
-    stored = 0
-    for index in range(1, count):
-        stored, alpha = _push_pair(positions, gradients, index, step_rows, change_rows, stored, alpha,
-                                   curvature_epsilon)
-    variances = np.full(dim, np.nan)
-    if count < 2:
-        return -np.inf, variances
-    usable, mean, q_factor, cholesky, log_determinant = _factors(
-        positions[count - 1], gradients[count - 1], alpha, np.ascontiguousarray(step_rows[:stored].T),
-        np.ascontiguousarray(change_rows[:stored].T))
-    if not (usable and np.all(np.isfinite(mean))):
-        return -np.inf, variances
-    spread = (q_factor @ (cholesky @ cholesky.T - np.eye(cholesky.shape[0]))) * q_factor
-    variances = alpha * (1.0 + spread.sum(axis=1))
-    elbo = _elbo(logp_fn, float_data, int_data, mean, np.sqrt(alpha), q_factor, cholesky, log_determinant,
-                 standard)
-    return (elbo if np.isfinite(elbo) else -np.inf), variances
+            if index == count - 1:
+                spread = (q_factor @ (cholesky @ cholesky.T - np.eye(cholesky.shape[0]))) * q_factor
+                variances = alpha * (1.0 + spread.sum(axis=1))
+    return elbos, variances

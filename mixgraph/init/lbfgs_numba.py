@@ -27,7 +27,7 @@ import numba
 import numpy as np
 from numba import njit
 
-from mixgraph.init.elbo_numba import batch_logps, last_iterate, path_elbos
+from mixgraph.init.elbo_numba import batch_logps, path_elbos
 
 __all__ = ["CONVERGED", "PathKernels", "STOP_ITERATIONS", "STOP_LINE_SEARCH", "lbfgs_iterates", "path_kernels"]
 
@@ -188,7 +188,6 @@ class PathKernels(NamedTuple):
 
     lbfgs_iterates: object
     path_elbos: object
-    last_iterate: object
     batch_logps: object
 
 
@@ -221,10 +220,8 @@ def _compiled_kernels() -> PathKernels:
                             numba.float64, numba.float64))
     path_elbos.compile((LOGP_FUNCTION_TYPE, float_vector, int_vector, matrix, matrix, matrix, numba.int64,
                         numba.float64, numba.int64))
-    last_iterate.compile((LOGP_FUNCTION_TYPE, float_vector, int_vector, matrix, matrix, matrix, numba.int64,
-                          numba.float64))
     batch_logps.compile((LOGP_FUNCTION_TYPE, float_vector, int_vector, matrix))
-    kernels = PathKernels(lbfgs_iterates, path_elbos, last_iterate, batch_logps)
+    kernels = PathKernels(lbfgs_iterates, path_elbos, batch_logps)
     for kernel in kernels:
         kernel.disable_compile()
     return kernels

@@ -220,9 +220,9 @@ def final_elbo(logp_fn, float_data, int_data, path: LbfgsPath, rng: np.random.Ge
     if path.positions.shape[0] < 2:
         return -np.inf, np.full(dim, np.nan)
     standard = rng.standard_normal((num_elbo_draws, dim))
-    elbo, variances = path_kernels().last_iterate(logp_fn, float_data, int_data, path.positions, path.gradients,
-                                                  standard, HISTORY_SIZE, CURVATURE_EPSILON)
-    return (float(elbo) if np.isfinite(elbo) else -np.inf), variances
+    elbos, variances = path_kernels().path_elbos(logp_fn, float_data, int_data, path.positions, path.gradients,
+                                                 standard, HISTORY_SIZE, CURVATURE_EPSILON, path.positions.shape[0] - 1)
+    return (float(elbos[-1]) if np.isfinite(elbos[-1]) else -np.inf), variances
 
 
 def best_approximation(logp_fn, float_data, int_data, path: LbfgsPath, rng: np.random.Generator,
@@ -245,8 +245,8 @@ def best_approximation(logp_fn, float_data, int_data, path: LbfgsPath, rng: np.r
     # far less noisy than with fresh draws (the exact approximation of a Gaussian
     # target has zero-variance estimate log Z).
     standard = rng.standard_normal((num_elbo_draws, positions.shape[1]))
-    elbos = path_kernels().path_elbos(logp_fn, float_data, int_data, positions, gradients, standard, HISTORY_SIZE,
-                                      CURVATURE_EPSILON, 1)
+    elbos, _ = path_kernels().path_elbos(logp_fn, float_data, int_data, positions, gradients, standard, HISTORY_SIZE,
+                                         CURVATURE_EPSILON, 1)
     elbos = np.where(np.isnan(elbos), -np.inf, elbos)
     evaluations = num_elbo_draws * int(np.count_nonzero(np.isfinite(elbos)))
     if not (elbos.size and np.any(elbos > -np.inf)):

@@ -116,8 +116,8 @@ def test_numba_elbos_equal_the_numpy_algorithm_on_the_same_path(target, data, st
     path = lbfgs_path(target, data, NO_INTS, start, 60, 1e-10)
     standard = np.random.default_rng(2).standard_normal((5, start.size))
     path_elbos = path_kernels().path_elbos
-    elbos = path_elbos(target, data, NO_INTS, path.positions, path.gradients, standard, HISTORY_SIZE,
-                       CURVATURE_EPSILON, 1)
+    elbos, _ = path_elbos(target, data, NO_INTS, path.positions, path.gradients, standard, HISTORY_SIZE,
+                          CURVATURE_EPSILON, 1)
     expected = []
     for approximation in _approximations_along(path.positions, path.gradients):
         draws, logq = approximation_draws(approximation, None, 5, standard)
@@ -125,25 +125,28 @@ def test_numba_elbos_equal_the_numpy_algorithm_on_the_same_path(target, data, st
     assert len(expected) == len(path.positions) - 1 > 3
     np.testing.assert_allclose(elbos, expected, rtol=1e-9, atol=1e-9)
     # from a later iterate on: the same values there, -inf before
-    later = path_elbos(target, data, NO_INTS, path.positions, path.gradients, standard, HISTORY_SIZE,
-                       CURVATURE_EPSILON, 3)
+    later, _ = path_elbos(target, data, NO_INTS, path.positions, path.gradients, standard, HISTORY_SIZE,
+                          CURVATURE_EPSILON, 3)
     np.testing.assert_array_equal(later[:2], -np.inf)
     np.testing.assert_allclose(later[2:], expected[2:], rtol=1e-9, atol=1e-9)
 
 
-def test_last_iterate_kernel_gives_the_last_elbo_and_the_numpy_variances():
+def test_the_last_iterate_alone_gives_the_last_elbo_and_the_numpy_variances():
     from mixgraph.init.pathfinder_path import _approximation_at
 
     path = lbfgs_path(rosenbrock_logp, np.zeros(0), NO_INTS, np.array([-1.2, 1.0]), 60, 1e-10)
     standard = np.random.default_rng(2).standard_normal((5, 2))
     kernels = path_kernels()
-    elbo, variances = kernels.last_iterate(rosenbrock_logp, np.zeros(0), NO_INTS, path.positions, path.gradients,
-                                           standard, HISTORY_SIZE, CURVATURE_EPSILON)
-    along = kernels.path_elbos(rosenbrock_logp, np.zeros(0), NO_INTS, path.positions, path.gradients, standard,
-                               HISTORY_SIZE, CURVATURE_EPSILON, 1)
-    assert elbo == pytest.approx(along[-1], rel=1e-12)
-    expected = _approximation_at(path.positions, path.gradients, len(path.positions) - 1).variances
+    last = len(path.positions) - 1
+    elbos, variances = kernels.path_elbos(rosenbrock_logp, np.zeros(0), NO_INTS, path.positions, path.gradients,
+                                          standard, HISTORY_SIZE, CURVATURE_EPSILON, last)
+    along, variances_along = kernels.path_elbos(rosenbrock_logp, np.zeros(0), NO_INTS, path.positions,
+                                                path.gradients, standard, HISTORY_SIZE, CURVATURE_EPSILON, 1)
+    np.testing.assert_array_equal(elbos[:-1], -np.inf)
+    assert elbos[-1] == pytest.approx(along[-1], rel=1e-12)
+    expected = _approximation_at(path.positions, path.gradients, last).variances
     np.testing.assert_allclose(variances, expected, rtol=1e-9)
+    np.testing.assert_array_equal(variances_along, variances)
 
 
 def test_pruning_drops_paths_in_a_mode_far_below_and_keeps_the_result():
