@@ -54,6 +54,26 @@ def test_auto_init_is_reproducible_and_starts_near_the_posterior(conjugate_model
     assert 0 <= first.posterior.attrs["init_time"] < 60
 
 
+def test_the_log_density_is_compiled_before_the_initialisation_starts(monkeypatch):
+    """attrs["init_time"] is the initialisation's own: a new model's Numba compilation comes before it."""
+    import mixgraph.sampling as sampling
+
+    seen = []
+    original = sampling.chain_starts
+
+    def recording(model, compiled, *arguments, **keywords):
+        seen.append(len(compiled.logp_fn.signatures))
+        return original(model, compiled, *arguments, **keywords)
+
+    monkeypatch.setattr(sampling, "chain_starts", recording)
+    with mg.Model() as model:  # a prior scale used by no other test: a graph new to this process
+        mu = mg.Normal("mu", 0.0, 3.0173)
+        mg.Normal("y", mu, SIGMA, observed=DATA)
+    mg.sample(draws=20, tune=20, chains=2, progressbar=False, model=model, random_seed=2,
+              compute_convergence_checks=False)
+    assert seen == [1]
+
+
 def test_initvals_mean_jitter_around_them(conjugate_model):
     idata = _draws(conjugate_model, random_seed=1, initvals={"mu": 1.0})
     assert idata.posterior.attrs["init"] == "jitter (initvals given)"
