@@ -182,7 +182,7 @@ def sample(
     start = np.concatenate([np.asarray(point[name], dtype=np.float64).ravel() for name in layout.names])
     # Numba compiles (or loads) the log-density at its first call: made here, so that
     # attrs["init_time"] is the initialisation's own time, not a new model's compilation.
-    compiled.logp_fn(start.copy(), np.empty(layout.size), compiled.float_data, compiled.int_data)
+    compiled.logp_fn(start, np.empty(layout.size), compiled.float_data, compiled.int_data)
     starts = chain_starts(model, compiled, start, chains, init, bool(initvals), initial_seed, pathfinder_seed)
     compile_kernel(metric)  # the sampler's kernel: compiled once per install, then loaded
     threads = _data_threads(data_threads, chains, cores, compiled, executor is not None)

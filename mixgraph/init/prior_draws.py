@@ -49,14 +49,11 @@ def _unconstrained_outputs(model: Any, layout: FlatLayout, exact: bool) -> list:
         transform = model.rvs_to_transforms[rv]
         value = rv
         if _orders_values(transform) and (_exchangeable(rv) or not exact):
-            # The prior restricted to increasing values. For exchangeable entries
-            # (parameters constant along the last axis) it is the law of the sorted
-            # draws; otherwise it is not, and only the draws that happen to be sorted
-            # have an ordered image (the others are not finite, and callers drop
-            # them), which is exact, as SMC's particles must be (``exact=False``
-            # sorts them anyway: dispersed, finite starts for an optimiser). In a chain the
-            # transforms before the ordered one (log, log-odds, interval) are
-            # increasing, so they keep sorted values sorted.
+            # Sorted draws follow the prior restricted to increasing values when the
+            # entries are exchangeable; otherwise only the draws that happen to be sorted
+            # are exact (the others have no ordered image: callers drop them). Optimiser
+            # starts (exact=False) are sorted anyway. The transforms before `ordered` in a
+            # chain (log, log-odds, interval) are increasing and keep the order.
             value = pt.sort(rv, axis=-1)
         if transform is not None:
             value = transform.forward(value, *distribution_parameters(rv))
