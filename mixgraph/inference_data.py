@@ -31,6 +31,22 @@ def model_dims(model: Any, names: list[str] | None = None) -> dict[str, list[str
     return {name: list(model.named_vars_to_dims[name]) for name in names if name in model.named_vars_to_dims}
 
 
+def _latent_logp_dims(model: Any, group: dict, dims: dict) -> dict[str, list[str]]:
+    """Dims of ``lp_<latent>`` (``idata_kwargs={"marginal_logp": True}``): the latent's dims, then ``lp_<latent>_dim``.
+
+    Only where ``<latent>`` has dims and ``lp_<latent>`` is not a model variable
+    of its own; its last axis holds the latent's values (states, components).
+    """
+    found = {}
+    for name, values in group.items():
+        latent_dims = model.named_vars_to_dims.get(name[len("lp_"):]) if name.startswith("lp_") else None
+        if not latent_dims or name in model.named_vars or name in dims:
+            continue
+        if np.ndim(values) == len(latent_dims) + 3:  # chain, draw, the latent's axes, its values
+            found[name] = [*latent_dims, f"{name}_dim"]
+    return found
+
+
 def observed_data(model: Any) -> dict[str, np.ndarray]:
     """The observed data of every observed variable, by variable name."""
     data = {}
@@ -64,6 +80,8 @@ def to_inference_data(model: Any, *, attrs: dict | None = None, **groups: dict |
     present = {key: value for key, value in groups.items() if value}
     names = {name for group in present.values() for name in group}
     dims = model_dims(model, [name for name in names if name in model.named_vars_to_dims])
+    for group in present.values():
+        dims.update(_latent_logp_dims(model, group, dims))
     coords = model_coords(model)
     group_attrs = {f"{group}_attrs": dict(attrs) for group in ("posterior", "sample_stats") if group in present and attrs}
     save_warmup = any(group.startswith("warmup_") for group in present)

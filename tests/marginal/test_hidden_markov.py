@@ -363,6 +363,7 @@ def test_a_batch_of_chains_samples_with_its_dims_and_per_step_log_likelihood(sam
     posterior = idata.posterior
     assert posterior["z"].dims == ("chain", "draw", "series", "time") and posterior["z"].dtype == np.int64
     assert posterior["lp_z"].shape == (2, 100, 2, 4, K)
+    assert posterior["lp_z"].dims == ("chain", "draw", "series", "time", "lp_z_dim")
     np.testing.assert_allclose(np.exp(posterior["lp_z"].values).sum(axis=-1), 1.0, rtol=1e-12)
     log_likelihood = mg.compute_log_likelihood(idata, model=model, extend_inferencedata=False).log_likelihood["y"]
     assert log_likelihood.dims == ("chain", "draw", "series", "time")

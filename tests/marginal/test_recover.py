@@ -58,6 +58,7 @@ def test_marginal_logp_holds_the_conditional_probabilities(fits):
     latent, idata, _, _ = fits
     lp = idata.posterior["lp_z"].values
     assert lp.shape == (2, 500, len(DATA), 2)
+    assert idata.posterior["lp_z"].dims == ("chain", "draw", "obs", "lp_z_dim")  # z's dims, then its values
     np.testing.assert_allclose(np.exp(lp).sum(axis=-1), 1.0, rtol=1e-12)
     probabilities = mg.component_probabilities(idata, "z", model=latent, component_dim="cluster")
     assert probabilities.dims == ("chain", "draw", "obs", "cluster")
