@@ -1,4 +1,4 @@
-"""Checks of the new values given to ``set_data``, made before anything changes.
+"""Checks of the values given to ``Data`` and ``set_data``, made before anything changes.
 
 Each new value is checked on its own (dtype, NaN and infinite values), then
 against the others and the observed variables that share its dims (lengths).
@@ -14,7 +14,7 @@ import numpy as np
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.tensor import TensorVariable
 
-__all__ = ["as_data_array", "checked_new_value", "new_dim_lengths", "check_observed_lengths"]
+__all__ = ["add_data_dims", "as_data_array", "checked_new_value", "new_dim_lengths", "check_observed_lengths"]
 
 
 def as_data_array(name: str, value: Any) -> np.ndarray:
@@ -28,6 +28,27 @@ def as_data_array(name: str, value: Any) -> np.ndarray:
         except (TypeError, ValueError) as error:
             raise TypeError(f"Data '{name}': cannot convert {array.dtype} data to numbers") from error
     return array.astype(np.float64)
+
+
+def add_data_dims(model: Any, name: str, dims: tuple | None, shape: tuple) -> None:
+    """Check ``Data`` ``name``'s dims against its shape and the model's dim lengths; add the new dims.
+
+    A dim that is not yet a coord is added with the data's length along that
+    axis; one that is must already have that length.
+    """
+    if dims is None:
+        return
+    if len(dims) != len(shape):
+        raise ValueError(f"Data '{name}': {len(dims)} dims {dims} for an array of shape {shape}; "
+                         f"give one dim name per axis.")
+    for dim, length in zip(dims, shape):
+        if dim not in model.dim_lengths:
+            model.add_coord(dim, length=length)
+            continue
+        current = int(model.dim_lengths[dim].get_value())
+        if current != length:
+            raise ValueError(f"Data '{name}': dim {dim!r} has length {current} in the model's coords, "
+                             f"but the data have length {length} along that axis.")
 
 
 def checked_new_value(model: Any, name: str, value: Any) -> np.ndarray:

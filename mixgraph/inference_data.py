@@ -32,7 +32,7 @@ def model_dims(model: Any, names: list[str] | None = None) -> dict[str, list[str
 
 
 def _latent_logp_dims(model: Any, group: dict, dims: dict) -> dict[str, list[str]]:
-    """Dims of ``lp_<latent>`` (``idata_kwargs={"marginal_logp": True}``): the latent's dims, then ``lp_<latent>_dim``.
+    """Dims of ``lp_<latent>`` (``idata_kwargs={"marginal_logp": True}``): the latent's, then ``lp_<latent>_dim``.
 
     Only where ``<latent>`` has dims and ``lp_<latent>`` is not a model variable
     of its own; its last axis holds the latent's values (states, components).

@@ -23,7 +23,8 @@ from pytensor.tensor import TensorVariable
 from mixgraph import point as point_functions
 from mixgraph import transforms as transform_module
 from mixgraph import validation
-from mixgraph.data_checks import as_data_array, check_observed_lengths, checked_new_value, new_dim_lengths
+from mixgraph.data_checks import (add_data_dims, as_data_array, check_observed_lengths, checked_new_value,
+                                  new_dim_lengths)
 from mixgraph.registry import DEFAULT_TRANSFORM, distribution_parameters
 
 __all__ = ["Model", "modelcontext", "Data", "Deterministic", "Potential", "set_data", "UNSET"]
@@ -338,29 +339,10 @@ def Data(
     model = modelcontext(model)
     array = as_data_array(name, value)
     dims = _as_dims(dims)
-    if dims is not None:
-        if len(dims) != array.ndim:
-            raise ValueError(
-                f"Data '{name}': {len(dims)} dims {dims} for an array of shape {array.shape}; "
-                f"give one dim name per axis."
-            )
-        for axis, dim in enumerate(dims):
-            _add_or_check_dim_length(model, name, dim, array.shape[axis])
+    add_data_dims(model, name, dims, array.shape)
     variable = pytensor.shared(array, name=name, shape=(None,) * array.ndim)
     model.register_data(name, variable, dims)
     return variable
-
-
-def _add_or_check_dim_length(model: Model, name: str, dim: str, length: int) -> None:
-    if dim not in model.dim_lengths:
-        model.add_coord(dim, length=length)
-        return
-    current = int(model.dim_lengths[dim].get_value())
-    if current != length:
-        raise ValueError(
-            f"Data '{name}': dim {dim!r} has length {current} in the model's coords, but the "
-            f"data have length {length} along that axis."
-        )
 
 
 def set_data(new_data: dict, model: Model | None = None, *, coords: dict | None = None) -> None:
