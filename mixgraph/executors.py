@@ -35,7 +35,7 @@ from mixgraph.compile import CompiledLogp, LogpSource, load_logp_source, logp_so
 from mixgraph.compile_adapter import is_compiled
 from mixgraph.distributions.mixture_fused_threads import forked_after_start
 from mixgraph.mcmc.driver import ChainsResult, run_chains
-from mixgraph.mcmc.kernel import ADAPTATION_MODES
+from mixgraph.mcmc.state import ADAPTATION_MODES
 
 __all__ = ["ChainOutcome", "chain_runner", "check_executor", "is_dask_client", "submit", "wait_for"]
 

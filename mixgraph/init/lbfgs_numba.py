@@ -212,7 +212,7 @@ def _compiled_kernels() -> PathKernels:
     (a Numba dispatcher) is converted to the function type instead of
     compiling a specialisation per model.
     """
-    from mixgraph.mcmc.kernel import LOGP_FUNCTION_TYPE
+    from mixgraph.mcmc.state import LOGP_FUNCTION_TYPE
 
     float_vector, int_vector = numba.float64[::1], numba.int64[::1]
     matrix = numba.types.Array(numba.float64, 2, "C")

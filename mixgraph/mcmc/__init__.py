@@ -5,7 +5,7 @@ an ``@njit`` log-density with the signature :data:`LOGP_SIGNATURE`.
 """
 
 from mixgraph.mcmc.driver import ChainsResult, chain_generators, run_chains
-from mixgraph.mcmc.kernel import LOGP_FUNCTION_TYPE, LOGP_SIGNATURE, STAT_NAMES
+from mixgraph.mcmc.state import LOGP_FUNCTION_TYPE, LOGP_SIGNATURE, STAT_NAMES
 
 __all__ = [
     "LOGP_FUNCTION_TYPE",

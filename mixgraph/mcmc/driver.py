@@ -28,16 +28,7 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from mixgraph.mcmc.kernel import (
-    ADAPTATION_MODES,
-    ESTIMATE_SIGNATURE,
-    LOGP_SIGNATURE,
-    METRIC_KINDS,
-    STAT_NAMES,
-    SamplerSettings,
-    init_chain,
-    run_chain,
-)
+from mixgraph.mcmc.kernel import init_chain, run_chain
 from mixgraph.mcmc.lazy import FunctionPointer
 from mixgraph.mcmc.mass_matrix import LOW_RANK_EIGENVALUE_CUTOFF, LOW_RANK_REGULARISATION, WINDOW_ESTIMATES
 from mixgraph.mcmc.options import check_metric_arguments
@@ -46,6 +37,14 @@ from mixgraph.mcmc.schedules import (
     nutpie_schedule,
     stan_schedule,
     window_capacity,
+)
+from mixgraph.mcmc.state import (
+    ADAPTATION_MODES,
+    ESTIMATE_SIGNATURE,
+    LOGP_SIGNATURE,
+    METRIC_KINDS,
+    STAT_NAMES,
+    SamplerSettings,
 )
 
 __all__ = ["ChainsResult", "InterruptGuard", "chain_generators", "compile_kernel", "run_chains"]
@@ -64,7 +63,7 @@ class ChainsResult(NamedTuple):
     ----------
     positions : ndarray of shape (chains, tune + draws, dim)
     stats : dict of str to ndarray of shape (chains, tune + draws)
-        Keys are :data:`mixgraph.mcmc.kernel.STAT_NAMES`.
+        Keys are :data:`mixgraph.mcmc.state.STAT_NAMES`.
     n_completed : ndarray of int, shape (chains,)
         Iterations completed by each chain; rows beyond are zeros.
     interrupted : bool
@@ -281,7 +280,7 @@ def run_chains(
     ----------
     logp_fn : numba dispatcher
         An ``@njit`` function ``logp_fn(position, grad_out, float_data, int_data) -> logp``
-        compilable for :data:`mixgraph.mcmc.kernel.LOGP_SIGNATURE`.
+        compilable for :data:`mixgraph.mcmc.state.LOGP_SIGNATURE`.
     float_data : ndarray of float64
     int_data : ndarray of int64
         Opaque buffers passed through to ``logp_fn``.

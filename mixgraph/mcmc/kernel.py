@@ -6,18 +6,14 @@ function type :data:`LOGP_FUNCTION_TYPE`, on first use (the first
 ``sample()``; :mod:`mixgraph.mcmc.lazy`) rather than at import. Any ``@njit`` function
 with the signature :data:`LOGP_SIGNATURE` (or one compiled for it) is
 converted to that type at the call, so a new model does not recompile the
-kernel, and the kernel itself is loaded from Numba's disk cache.
+kernel, and the kernel itself is loaded from Numba's disk cache. Those types,
+the settings and the chain's state are in :mod:`mixgraph.mcmc.state`.
 """
-
-from typing import NamedTuple
 
 import numba
 import numpy as np
-from numba import njit, types
 
 from mixgraph.mcmc.adaptation import (
-    DualAveragingState,
-    MomentsState,
     dual_averaging_init,
     dual_averaging_update,
     find_reasonable_step_size,
@@ -30,123 +26,27 @@ from mixgraph.mcmc.adaptation import (
 from mixgraph.mcmc.integrators import evaluate_logp
 from mixgraph.mcmc.lazy import compiled_only, lazy_entry_point
 from mixgraph.mcmc.mass_matrix import (
-    DrawWindow,
     window_contents,
     window_init,
     window_push,
     window_reset,
     window_switch,
 )
-from mixgraph.mcmc.metrics import Metric, diagonal_metric
+from mixgraph.mcmc.metrics import diagonal_metric
 from mixgraph.mcmc.nuts import NUTSState, nuts_transition
-
-__all__ = [
-    "ADAPTATION_MODES",
-    "ESTIMATE_FUNCTION_TYPE",
-    "ESTIMATE_SIGNATURE",
-    "METRIC_KINDS",
-    "LOGP_FUNCTION_TYPE",
-    "LOGP_SIGNATURE",
-    "STAT_NAMES",
-    "ChainState",
-    "SamplerSettings",
-    "init_chain",
-    "run_chain",
-]
-
-LOGP_SIGNATURE = numba.float64(
-    numba.float64[::1], numba.float64[::1], numba.float64[::1], numba.int64[::1]
+from mixgraph.mcmc.state import (
+    CHAIN_STATE_TYPE,
+    ESTIMATE_FUNCTION_TYPE,
+    FLOAT_MATRIX,
+    FLOAT_VECTOR,
+    INT_VECTOR,
+    LOGP_FUNCTION_TYPE,
+    RNG_TYPE,
+    SETTINGS_TYPE,
+    ChainState,
 )
-"""``logp_fn(position, grad_out, float_data, int_data) -> logp``."""
 
-LOGP_FUNCTION_TYPE = types.FunctionType(LOGP_SIGNATURE)
-
-ADAPTATION_MODES = {"nutpie": 0, "stan": 1}
-
-METRIC_KINDS = {"diag": 0, "dense": 1, "low_rank": 2}
-
-STAT_NAMES = (
-    "lp",
-    "acceptance_rate",
-    "step_size",
-    "step_size_bar",
-    "tree_depth",
-    "n_steps",
-    "diverging",
-    "energy",
-    "energy_error",
-    "max_energy_error",
-    "reached_max_treedepth",
-)
-"""Columns of the ``stats_out`` array written by :func:`run_chain`, in order."""
-
-
-class SamplerSettings(NamedTuple):
-    """Constant settings of a run (floats and ints only, so one compiled type)."""
-
-    n_tune: int
-    target_accept: float
-    max_tree_depth: int
-    max_energy_error: float
-    adaptation_mode: int  # ADAPTATION_MODES value
-    gamma: float
-    t0: float
-    kappa: float
-    metric_kind: int  # METRIC_KINDS value
-    window_capacity: int  # rows of the draw window (0 for the diagonal metric)
-    metric_regularisation: float  # low rank: nutpie's mass_matrix_gamma
-    eigenvalue_cutoff: float  # low rank: nutpie's mass_matrix_eigval_cutoff
-
-
-class ChainState(NamedTuple):
-    """Everything a chain carries from one iteration (or chunk) to the next."""
-
-    iteration: int
-    position: np.ndarray
-    logp: float
-    logp_grad: np.ndarray
-    step_size: float
-    metric: Metric
-    metric_changed: bool  # the metric has been re-estimated at least once
-    dual_averaging: DualAveragingState
-    foreground: MomentsState
-    background: MomentsState
-    window: DrawWindow
-
-
-def _example_chain_state() -> ChainState:
-    vector = np.zeros(1)
-    matrix = np.zeros((1, 1))
-    moments = MomentsState(0, vector, vector, vector, vector)
-    dual_averaging = DualAveragingState(0, 0.0, 0.0, 0.0, 0.0)
-    metric = Metric(vector, matrix, vector, vector)
-    return ChainState(0, vector, 0.0, vector, 1.0, metric, False, dual_averaging, moments,
-                      moments, DrawWindow(matrix, matrix, 0, 0, 0))
-
-
-def _example_settings() -> SamplerSettings:
-    return SamplerSettings(0, 0.8, 10, 1000.0, 0, 0.05, 10.0, 0.75, 0, 0, 1e-5, 100.0)
-
-
-CHAIN_STATE_TYPE = numba.typeof(_example_chain_state())
-SETTINGS_TYPE = numba.typeof(_example_settings())
-RNG_TYPE = numba.typeof(np.random.default_rng(0))
-FLOAT_VECTOR = numba.float64[::1]
-INT_VECTOR = numba.int64[::1]
-FLOAT_MATRIX = numba.float64[:, ::1]
-
-METRIC_TYPE = numba.typeof(_example_chain_state().metric)
-ESTIMATE_SIGNATURE = METRIC_TYPE(FLOAT_MATRIX, FLOAT_MATRIX, FLOAT_VECTOR, numba.float64,
-                                 numba.float64)
-"""``estimate_fn(draws, grads, previous_scale, regularisation, eigenvalue_cutoff) -> Metric``.
-
-A dense or low-rank estimate from the window's draws
-(:data:`mixgraph.mcmc.mass_matrix.WINDOW_ESTIMATES`). The kernel calls it
-through a pointer, so its code is compiled on its own, only for a run with
-that metric, and is not part of the kernel's library."""
-
-ESTIMATE_FUNCTION_TYPE = types.FunctionType(ESTIMATE_SIGNATURE)
-
+__all__ = ["init_chain", "run_chain"]
 
 @lazy_entry_point(
     CHAIN_STATE_TYPE(LOGP_FUNCTION_TYPE, FLOAT_VECTOR, INT_VECTOR, RNG_TYPE, FLOAT_VECTOR,

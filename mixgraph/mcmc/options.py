@@ -1,6 +1,6 @@
 """Checks of the sampler's string options, made before anything is compiled."""
 
-from mixgraph.mcmc.kernel import ADAPTATION_MODES, METRIC_KINDS
+from mixgraph.mcmc.state import ADAPTATION_MODES, METRIC_KINDS
 
 __all__ = ["DENSE_METRIC_LIMIT", "check_metric_arguments", "resolve_metric"]
 

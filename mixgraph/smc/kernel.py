@@ -30,7 +30,7 @@ import numba
 import numpy as np
 from numba import njit
 
-from mixgraph.mcmc.kernel import FLOAT_VECTOR, INT_VECTOR, LOGP_FUNCTION_TYPE, RNG_TYPE
+from mixgraph.mcmc.state import FLOAT_VECTOR, INT_VECTOR, LOGP_FUNCTION_TYPE, RNG_TYPE
 from mixgraph.mcmc.lazy import lazy_entry_point
 from mixgraph.smc.mutation import current_proposal_logps, hmc_step, imh_step
 from mixgraph.smc.proposal import fit_gaussian, tempered_logp, unsigned_correlations

@@ -7,7 +7,7 @@ and returns the log-density, exactly like a compiled mixgraph model.
 import numpy as np
 from numba import njit
 
-from mixgraph.mcmc.kernel import ADAPTATION_MODES, SamplerSettings
+from mixgraph.mcmc.state import ADAPTATION_MODES, SamplerSettings
 
 
 @njit(cache=True)

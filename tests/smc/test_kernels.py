@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mixgraph.mcmc.kernel import LOGP_SIGNATURE
+from mixgraph.mcmc.state import LOGP_SIGNATURE
 from mixgraph.smc import (
     KERNELS,
     SMCFunctions,
