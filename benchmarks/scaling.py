@@ -44,7 +44,7 @@ import psutil
 import pytensor.tensor as pt
 import mixgraph as mg
 from mixgraph.compile import compile_numba_logp, flat_layout, flatten_point
-from mixgraph.distributions.mixture_fused import generic_only
+from mixgraph.distributions.mixture_fused_choice import generic_only
 from mixgraph.point import initial_point
 
 family, variant, repeats, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])

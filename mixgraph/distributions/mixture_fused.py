@@ -14,8 +14,8 @@ Student's t,
 Poisson, point mass; so also the zero-inflated Poisson) becomes one op,
 :class:`FusedMixtureLogp`, whose Numba kernel makes one pass over the
 observations (see :mod:`mixture_fused_source`). The choice is made when the
-log-density is built (:func:`fused_mixture_logp`); any other mixture keeps
-the generic graph. Two graph rewrites then finish the job:
+log-density is built (:func:`mixture_fused_choice.fused_mixture_logp`); any
+other mixture keeps the generic graph. Two graph rewrites then finish the job:
 
 * ``sum(fused per-observation log-density)`` becomes the op in its
   reduced form, whose gradient is the same op asked for gradients: one pass
@@ -32,10 +32,9 @@ the generic graph.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numba
 import numpy as np
@@ -59,14 +58,14 @@ from mixgraph.distributions.mixture_fused_threads import (
     thread_count,
     threshold_in_effect,
 )
-from mixgraph.distributions.mixture_op import WEIGHT_SUM_TOLERANCE, MixtureRV, safe_log, valid_weights
+from mixgraph.distributions.mixture_op import WEIGHT_SUM_TOLERANCE, safe_log, valid_weights
 from mixgraph.logprob import check_parameters, parameter_conditions
 from mixgraph.numba_special import digamma
 from mixgraph.math import logsumexp
 from mixgraph.registry import LOGP
 
 __all__ = [
-    "FusedMixtureLogp", "fused_mixture_logp", "generic_mixture_logp", "generic_only", "python_kernel", "serial_kernel",
+    "FusedMixtureLogp", "generic_mixture_logp", "python_kernel", "serial_kernel",
     "FAMILY_OPS", "PARALLEL_THRESHOLD", "parallel_threshold", "source_version",
 ]
 
@@ -77,25 +76,10 @@ FAMILY_OPS = {
     "dirac_delta": DiracDeltaRV(),
     "student_t": random_ops.t,
 }
-_FAMILY_OF_TYPE = {type(op): name for name, op in FAMILY_OPS.items()}
 
 LOG_SQRT_2PI = 0.5 * float(np.log(2.0 * np.pi))
 
 _DIGAMMA = numba.njit(digamma, cache=True, error_model="numpy")  # Student's t: d/dnu, once per call when nu is shared
-
-_STATE = {"enabled": True}
-
-
-@contextlib.contextmanager
-def generic_only() -> Iterator[None]:
-    """Build mixture log-densities with the generic graph inside this block (for comparisons)."""
-    previous = _STATE["enabled"]
-    _STATE["enabled"] = False
-    try:
-        yield
-    finally:
-        _STATE["enabled"] = previous
-
 
 def kernel_namespace() -> dict:
     """The globals a generated kernel reads (plain constants and modules, so that Numba caches it)."""
@@ -326,90 +310,3 @@ def generic_mixture_logp(families: Sequence[str], value, weights, parameters: Se
     stacked = pt.stack([pt.broadcast_to(logp, value.shape) for logp in logps], axis=-1)
     conditions = valid_weights(weights) + parameter_conditions(stacked, value)
     return check_parameters(logsumexp(safe_log(weights) + stacked, axis=-1), *conditions)
-
-
-# ---------------------------------------------------------------- choice at construction
-def _broadcast_kind(parameter: TensorVariable, value: TensorVariable) -> str | None:
-    """``"shared"`` (one entry for all), ``"full"`` (one per observation) or None (keep generic).
-
-    None where the parameter could broadcast the value to a larger shape, or
-    where the static shapes already disagree (the generic graph reports that).
-    """
-    if parameter.ndim > value.ndim:
-        return None
-    shape = parameter.type.shape
-    if all(length == 1 for length in shape):
-        return "shared"
-    for length, value_length in zip(shape, value.type.shape[value.ndim - parameter.ndim:]):
-        if length == 1:
-            continue
-        if value_length == 1 or (length is not None and value_length is not None and length != value_length):
-            return None
-    return "full"
-
-
-def _flat(parameter: TensorVariable, kind: str, value: TensorVariable) -> TensorVariable:
-    parameter = pt.cast(parameter, "float64")
-    if kind == "shared":
-        return parameter.reshape((1,))
-    return pt.broadcast_to(parameter, value.shape).ravel()
-
-
-def _flat_weights(weights: TensorVariable, kind: str, value: TensorVariable, count: int) -> TensorVariable:
-    weights = pt.cast(weights, "float64")
-    if kind == "shared":
-        return weights.reshape((1, count))
-    return pt.broadcast_to(weights, (*value.shape, count)).reshape((-1, count))
-
-
-def _components(op: MixtureRV, groups: list, count: int) -> list[tuple[str, list]] | None:
-    """(family, parameters) per component, the batched form split along its mixture axis."""
-    families = [_FAMILY_OF_TYPE.get(type(component)) for component in op.component_ops]
-    if None in families:
-        return None
-    if not op.batched:
-        return list(zip(families, groups))
-    parameters = groups[0]
-    if any(p.ndim == 0 or p.type.shape[-1] not in (1, count, None) for p in parameters):
-        return None
-    return [
-        (families[0], [p[..., 0] if p.type.shape[-1] == 1 else p[..., k] for p in parameters])
-        for k in range(count)
-    ]
-
-
-def fused_mixture_logp(op: MixtureRV, value: TensorVariable, parameters: Sequence) -> TensorVariable | None:
-    """The fused per-observation log-density of a mixture, or None where the generic graph stays.
-
-    Applies to univariate mixtures whose components are all normal, Student's
-    t, Poisson or point masses, with a static number of components and parameters that
-    are either shared by every observation or broadcast to the value's shape.
-    """
-    if not _STATE["enabled"] or op.ndim_supp != 0:
-        return None
-    weights, groups = op.split_parameters(list(parameters))
-    weights = pt.as_tensor(weights)
-    count = weights.type.shape[-1] if op.batched else len(op.component_ops)
-    if count is None or weights.type.shape[-1] not in (count, None):
-        return None
-    components = _components(op, groups, count)
-    if components is None:
-        return None
-    flat_parameters = [pt.as_tensor(p) for _, group in components for p in group]
-    kinds = [_broadcast_kind(weights[..., 0], value)] + [_broadcast_kind(p, value) for p in flat_parameters]
-    if None in kinds:
-        return None
-    families = tuple(family for family, _ in components)
-    x = pt.cast(value, "float64").ravel()
-    inputs = [x, _flat_weights(weights, kinds[0], value, count)]
-    inputs += [_flat(p, kind, value) for p, kind in zip(flat_parameters, kinds[1:])]
-    if "poisson" in families:
-        inputs.append(pt.gammaln(pt.maximum(x, 0.0) + 1.0))
-    fused = FusedMixtureLogp(families, tuple(kind == "shared" for kind in kinds))(*inputs)
-    result = fused.reshape(value.shape)
-    # The conditions the kernel checks, kept as check_parameters keeps them, so that
-    # a mixture or hurdle containing this one is -inf for invalid parameters too.
-    logps = [LOGP.get(FAMILY_OPS[family])(value, *group) for family, group in components]
-    conditions = valid_weights(weights) + [c for logp in logps for c in parameter_conditions(logp, value)]
-    result.tag.parameter_condition = pt.all([pt.all(condition) for condition in conditions])
-    return result

@@ -183,7 +183,7 @@ def valid_weights(weights: TensorVariable) -> list:
 
 @LOGP.register(MixtureRV, takes_op=True)
 def mixture_logp(op: MixtureRV, value, *parameters):
-    from mixgraph.distributions.mixture_fused import fused_mixture_logp  # imports this module
+    from mixgraph.distributions.mixture_fused_choice import fused_mixture_logp  # imports this module
 
     fused = fused_mixture_logp(op, value, parameters)
     if fused is not None:  # one pass over the observations (see mixture_fused.py)

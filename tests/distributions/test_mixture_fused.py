@@ -24,7 +24,8 @@ from pytensor.compile.mode import Mode, get_mode
 import mixgraph as mg
 from fresh_process import checked_result, register_fresh_process_script
 from mixgraph.compile import stabilize_graph
-from mixgraph.distributions.mixture_fused import FusedMixtureLogp, generic_only
+from mixgraph.distributions.mixture_fused import FusedMixtureLogp
+from mixgraph.distributions.mixture_fused_choice import generic_only
 
 PY_MODE = Mode(linker="py", optimizer=get_mode("NUMBA").optimizer)
 N = 7
@@ -268,7 +269,8 @@ MODEL_SCRIPT = textwrap.dedent(
     import pytensor.tensor as pt
     import mixgraph as mg
     from mixgraph.compile import compile_numba_logp, flat_layout
-    from mixgraph.distributions.mixture_fused import FusedMixtureLogp, generic_only
+    from mixgraph.distributions.mixture_fused import FusedMixtureLogp
+    from mixgraph.distributions.mixture_fused_choice import generic_only
     from mixgraph.point import initial_point
 
     def build():
