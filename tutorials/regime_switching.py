@@ -142,7 +142,7 @@ print("true P:", true_P.tolist(), " true mu:", true_mu.tolist(), " true sigma:",
 # time classifies the observations.
 
 # %%
-turbulent = np.exp(idata.posterior["lp_z"].isel(lp_z_dim_1=1)).mean(("chain", "draw")).values
+turbulent = np.exp(idata.posterior["lp_z"].isel(lp_z_dim=1)).mean(("chain", "draw")).values
 from_paths = (idata.posterior["z"] == 1).mean(("chain", "draw")).values
 accuracy = float(np.mean((turbulent > 0.5) == (regimes == 1)))
 print(f"regimes classified correctly: {accuracy:.1%}; largest gap between the smoothed probabilities and the "
