@@ -14,12 +14,15 @@ import numpy as np
 import pytest
 
 from fresh_process import run_registered_scripts
+from package_kernels import compile_package_kernels, worker_index
 
 os.environ.setdefault("MIXGRAPH_QUICK", "1")
 
 
 FRESH_PROCESS_GROUP = "fresh_process"
 MOST_WORKERS = 4
+WHOLE_SUITE_ITEMS = 1000
+"""A run that collects this many tests is taken for the whole suite (it has over 2000)."""
 
 
 def pytest_xdist_auto_num_workers(config) -> int:
@@ -60,3 +63,18 @@ def rng() -> np.random.Generator:
 def fresh_process_results(tmp_path_factory) -> dict:
     """The results of every registered disk-cache script, from one pair of fresh processes per session."""
     return run_registered_scripts(tmp_path_factory.mktemp("fresh_process_cache"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def package_kernels_shared_out(request, tmp_path_factory) -> None:
+    """A whole-suite run on several workers: the package's kernels compiled once, half by each worker.
+
+    See ``tests/package_kernels.py``. Once they are in Numba's disk cache this
+    costs each worker about half a second of loading, which its first
+    sampling test would have spent anyway; a smaller run is left alone.
+    """
+    index = worker_index()
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if index is None or workers < 2 or len(request.session.items) < WHOLE_SUITE_ITEMS:
+        return
+    compile_package_kernels(tmp_path_factory.getbasetemp().parent, index)
