@@ -97,8 +97,13 @@ def _block_kernel(families: tuple, shared: tuple, wanted: tuple, reduce: bool, b
 
 
 @functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None)
 def _compiled_blocks(families: tuple, shared: tuple, wanted: tuple, reduce: bool, parallel: bool):
-    """The generated kernel compiled by Numba, its blocks under ``range`` or ``numba.prange``."""
+    """The generated kernel compiled by Numba, its blocks under ``range`` or ``numba.prange``.
+
+    One dispatcher per layout and process: the dispatching kernel, ``perform``
+    and Numba's registration of the op all use the same two copies.
+    """
     if parallel:
         return numba.njit(fastmath=False, nogil=True, error_model="numpy", parallel=dict(PARALLEL_OPTIONS))(
             _block_kernel(families, shared, wanted, reduce, "numba.prange"))

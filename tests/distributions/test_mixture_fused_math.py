@@ -133,9 +133,10 @@ def _student_t_inputs(size):
 ], ids=["normal pair", "zero-inflated poisson", "zero-inflated poisson regression", "per-observation weights",
         "student t and normal"])
 def test_the_kernel_runs_on_vectors_without_libm_exp_or_a_per_observation_log(families, shared, wanted, inputs):
-    kernel = serial_kernel(families, shared, wanted, True)
-    kernel(*inputs(100))
-    code = kernel.inspect_llvm(kernel.signatures[0])
+    kernel = serial_kernel(families, shared, wanted, True)  # one dispatcher per layout and process
+    arguments = inputs(100)
+    kernel(*arguments)
+    code = kernel.inspect_llvm(tuple(numba.typeof(argument) for argument in arguments))
     # the exponential's rounding step, on a vector: only there if its loop was vectorised
     assert re.search(r"@llvm\.floor\.v\d+f64", code), "the element-wise loop was not vectorised"
     assert not re.search(r"@(llvm\.)?exp(\.f64)?\b", code), "a scalar exp is called"
