@@ -41,20 +41,29 @@ def _exchangeable(rv: Any) -> bool:
                for parameter in distribution_parameters(rv))
 
 
-def _unconstrained_outputs(model: Any, layout: FlatLayout, exact: bool) -> list:
+def _sorted_values(model: Any, layout: FlatLayout, exact: bool) -> frozenset[str]:
+    """Value variables drawn sorted along their last axis: the ordered ones, where sorting is allowed.
+
+    Sorted draws follow the prior restricted to increasing values when the
+    entries are exchangeable; otherwise only the draws that happen to be sorted
+    are exact (the others have no ordered image: callers drop them). Optimiser
+    starts (``exact=False``) are sorted anyway. The transforms before
+    ``ordered`` in a chain (log, log-odds, interval) are increasing and keep
+    the order.
+    """
+    by_value = {model.rvs_to_values[rv].name: rv for rv in model.free_RVs}
+    return frozenset(name for name in layout.names
+                     if _orders_values(model.rvs_to_transforms[by_value[name]])
+                     and (_exchangeable(by_value[name]) or not exact))
+
+
+def _unconstrained_outputs(model: Any, layout: FlatLayout, sorted_values: frozenset[str]) -> list:
     by_value = {model.rvs_to_values[rv].name: rv for rv in model.free_RVs}
     outputs = []
     for name in layout.names:
         rv = by_value[name]
         transform = model.rvs_to_transforms[rv]
-        value = rv
-        if _orders_values(transform) and (_exchangeable(rv) or not exact):
-            # Sorted draws follow the prior restricted to increasing values when the
-            # entries are exchangeable; otherwise only the draws that happen to be sorted
-            # are exact (the others have no ordered image: callers drop them). Optimiser
-            # starts (exact=False) are sorted anyway. The transforms before `ordered` in a
-            # chain (log, log-odds, interval) are increasing and keep the order.
-            value = pt.sort(rv, axis=-1)
+        value = pt.sort(rv, axis=-1) if name in sorted_values else rv
         if transform is not None:
             value = transform.forward(value, *distribution_parameters(rv))
         outputs.append(pt.cast(value, "float64"))
@@ -64,14 +73,17 @@ def _unconstrained_outputs(model: Any, layout: FlatLayout, exact: bool) -> list:
 def _prior_function(model: Any, layout: FlatLayout, exact: bool) -> Any:
     """The compiled forward function of the unconstrained prior draws, kept on the model.
 
-    Compiled once per model structure (as :func:`mixgraph.compile.compile_numba_logp`
-    keeps the log-density), so that repeated ``sample(init="auto")`` calls
-    do not compile it again; its generators are re-seeded at every use.
+    Compiled once per model structure and set of sorted variables (as
+    :func:`mixgraph.compile.compile_numba_logp` keeps the log-density), so that
+    repeated ``sample(init="auto")`` calls do not compile it again, nor does an
+    ``exact`` request that sorts the same variables; its generators are
+    re-seeded at every use.
     """
     cache = model.__dict__.setdefault("_prior_draws_cache", {})
-    key = (structure_key(model, layout, True), exact)
+    sorted_values = _sorted_values(model, layout, exact)
+    key = (structure_key(model, layout, True), sorted_values)
     if key not in cache:
-        cache[key] = compile_forward_function(_unconstrained_outputs(model, layout, exact))
+        cache[key] = compile_forward_function(_unconstrained_outputs(model, layout, sorted_values))
     return cache[key]
 
 

@@ -109,6 +109,9 @@ def test_the_prior_function_is_compiled_once_per_model_and_reseeded_at_each_use(
     assert list(model.__dict__["_prior_draws_cache"].values()) == [function]
     np.testing.assert_array_equal(first, again)
     assert not np.any(first == other)
+    # optimiser starts (exact=False) sort nothing more here, so they reuse the same function
+    prior_draw_stream(model, layout, 9, exact=False)(5)
+    assert list(model.__dict__["_prior_draws_cache"].values()) == [function]
 
 
 def test_a_draw_stream_continues_one_sequence_and_dispersed_starts_draw_more_only_when_needed():
